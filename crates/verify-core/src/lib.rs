@@ -1,0 +1,45 @@
+//! # verify-core
+//!
+//! Verification of software supply-chain evidence: Sigstore bundles today,
+//! with image signatures, attestations, SLSA provenance and SBOMs built on the
+//! same pieces.
+//!
+//! The entry point is [`Verifier`]: build it once from a [`TrustRoot`] (the
+//! trust material is parsed and its own certificate chains are checked at
+//! load), share it across threads (`Verifier: Send + Sync`, no global state),
+//! and call [`Verifier::verify_bundle`] for each bundle.
+//!
+//! Where each check lives:
+//!
+//! | check | module |
+//! |---|---|
+//! | trusted root parsing, `validFor` windows, CA/TSA chains | [`trust_root`] |
+//! | bundle size limit, JSON parsing, media types | [`bundle`] |
+//! | certificate identity / issuer / GitHub workflow claims | [`identity`] |
+//! | artifact binding (message digest, DSSE subjects) | [`artifact`] |
+//! | Fulcio chain, SCT, Rekor SET, inclusion proof, checkpoint, RFC 3161 | delegated to `sigstore-verify`, driven and mapped in [`verifier`] |
+//! | verdict cache for repeated bundles | [`cache`] |
+//!
+//! Every failure is a [`VerifyError`] whose variants say what was expected and
+//! what was found; [`VerifyError::code`] is a stable machine-readable reason.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod artifact;
+pub mod bundle;
+pub mod cache;
+pub mod error;
+pub mod identity;
+pub mod limits;
+pub mod outcome;
+pub mod trust_root;
+pub mod verifier;
+
+pub use artifact::{Artifact, ArtifactDigest};
+pub use error::VerifyError;
+pub use identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, Policy, StringMatcher};
+pub use limits::Limits;
+pub use outcome::Verified;
+pub use trust_root::{TrustRoot, TrustRootError};
+pub use verifier::Verifier;

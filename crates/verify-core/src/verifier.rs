@@ -1,0 +1,241 @@
+//! The verifier: trust material loaded once, bundles verified many times.
+//!
+//! [`Verifier::verify_bundle`] runs, in order:
+//!
+//! 1. the size limit and parse ([`crate::bundle`]);
+//! 2. the bundle kind against the policy (certificate vs public key);
+//! 3. for keyless bundles, the identity policy on the certificate's claims
+//!    ([`crate::identity`]): cheap, so a wrong signer fails before any
+//!    cryptography;
+//! 4. the artifact binding ([`crate::artifact::check_binding`]);
+//! 5. the cryptographic verification, delegated to `sigstore-verify`: Fulcio
+//!    chain at the signing time, SCT, Rekor SET, inclusion proof and signed
+//!    checkpoint (Rekor v1 and v2), RFC 3161 timestamps, the certificate's
+//!    validity at every verified time, the signature, and the log entry's
+//!    consistency with the bundle.
+//!
+//! Errors from step 5 are mapped into [`crate::error`]'s types.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use sigstore_types::bundle::VerificationMaterialContent;
+use sigstore_types::{Bundle, Sha256Hash};
+
+use crate::artifact::{check_binding, Artifact, ArtifactDigest, HashingReader};
+use crate::cache::VerdictCache;
+use crate::error::{CertificateError, VerifyError};
+use crate::identity::{Policy, PolicyError};
+use crate::limits::Limits;
+use crate::outcome::{SignerKind, Verified};
+use crate::trust_root::TrustRoot;
+
+/// Verifies Sigstore bundles against one trusted root.
+///
+/// Build it once; it is `Send + Sync` and cheap to share behind an `Arc`.
+pub struct Verifier {
+    trust_root: TrustRoot,
+    inner: sigstore_verify::Verifier,
+    limits: Limits,
+    cache: Option<VerdictCache>,
+}
+
+impl Verifier {
+    /// A verifier for `trust_root`, without a verdict cache.
+    pub fn new(trust_root: TrustRoot) -> Result<Self, VerifyError> {
+        let inner = sigstore_verify::Verifier::new(&trust_root.root)?;
+        Ok(Self {
+            trust_root,
+            inner,
+            limits: Limits::default(),
+            cache: None,
+        })
+    }
+
+    /// Use these input limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keep up to `capacity` successful verdicts (see [`crate::cache`]).
+    pub fn with_cache(mut self, capacity: usize) -> Self {
+        self.cache = Some(VerdictCache::new(capacity));
+        self
+    }
+
+    /// The trusted root this verifier uses.
+    pub fn trust_root(&self) -> &TrustRoot {
+        &self.trust_root
+    }
+
+    /// The input limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Verify a bundle given as JSON bytes.
+    ///
+    /// With a cache, a bundle already verified for the same artifact digest
+    /// and policy returns the remembered verdict without being parsed again.
+    pub fn verify_bundle(
+        &self,
+        bundle_json: &[u8],
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Arc<Verified>, VerifyError> {
+        if bundle_json.len() > self.limits.max_bundle_bytes {
+            return Err(crate::bundle::BundleError::TooLarge {
+                limit: self.limits.max_bundle_bytes,
+                found: bundle_json.len(),
+            }
+            .into());
+        }
+        let key = match (&self.cache, &artifact) {
+            (Some(_), Artifact::Bytes(b)) => Some(cache_key(bundle_json, &ArtifactDigest::of(b), policy)),
+            (Some(_), Artifact::Digest(d)) => Some(cache_key(bundle_json, d, policy)),
+            _ => None,
+        };
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Some(hit) = cache.get(key) {
+                return Ok(hit);
+            }
+        }
+        let bundle = crate::bundle::parse(bundle_json, self.limits.max_bundle_bytes)?;
+        let verdict = Arc::new(self.verify_parsed(&bundle, artifact, policy)?);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert(key, Arc::clone(&verdict));
+        }
+        Ok(verdict)
+    }
+
+    /// Verify an already parsed bundle (no cache).
+    pub fn verify_parsed(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let has_cert = !matches!(
+            bundle.verification_material.content,
+            VerificationMaterialContent::PublicKey(_)
+        );
+        // Steps 2 and 3: bundle kind and identity, before any cryptography.
+        let sigstore_policy: Box<dyn sigstore_verify::Policy> = match policy {
+            Policy::Identity(identity) => {
+                if !has_cert {
+                    return Err(PolicyError::WrongBundleKind {
+                        expected: "a keyless bundle with a Fulcio certificate",
+                        found: "a key-based bundle (public key hint)",
+                    }
+                    .into());
+                }
+                let cert = bundle.signing_certificate().ok_or_else(|| {
+                    CertificateError::Malformed {
+                        detail: "bundle has no signing certificate".into(),
+                    }
+                })?;
+                let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
+                    CertificateError::Malformed {
+                        detail: e.to_string(),
+                    }
+                })?;
+                identity.check(&info)?;
+                let mut p = sigstore_verify::VerificationPolicy::any_identity();
+                if identity.insecure_ignore_tlog {
+                    p = p.skip_tlog_unsafe();
+                }
+                if identity.insecure_ignore_sct {
+                    p = p.skip_sct();
+                }
+                Box::new(p)
+            }
+            Policy::Key(key) => {
+                if has_cert {
+                    return Err(PolicyError::WrongBundleKind {
+                        expected: "a key-based bundle",
+                        found: "a keyless bundle with a certificate",
+                    }
+                    .into());
+                }
+                let mut p = sigstore_verify::PublicKeyVerificationPolicy::new(key.key.clone());
+                if key.insecure_ignore_tlog {
+                    p = p.skip_tlog_unsafe();
+                }
+                Box::new(p)
+            }
+        };
+
+        // Steps 4 and 5.
+        let (result, digest) = match artifact {
+            Artifact::Bytes(bytes) => {
+                let digest = ArtifactDigest::of(bytes);
+                check_binding(bundle, &digest)?;
+                (self.inner.verify(bytes, bundle, sigstore_policy.as_ref()), digest)
+            }
+            Artifact::Digest(digest) => {
+                check_binding(bundle, &digest)?;
+                let hash = Sha256Hash::new(digest.0);
+                (self.inner.verify(hash, bundle, sigstore_policy.as_ref()), digest)
+            }
+            Artifact::Reader(reader) => {
+                let mut hashing = HashingReader {
+                    inner: reader,
+                    hasher: Sha256::new(),
+                };
+                let result =
+                    self.inner
+                        .verify_reader(&mut hashing, bundle, sigstore_policy.as_ref());
+                (result, ArtifactDigest(hashing.hasher.finalize().into()))
+            }
+        };
+        let result = result?;
+        let first_entry = bundle.verification_material.tlog_entries.first();
+        Ok(Verified {
+            bundle_media_type: bundle.media_type.as_str().to_string(),
+            signer: if has_cert {
+                SignerKind::Certificate
+            } else {
+                SignerKind::PublicKey
+            },
+            identity: result.identity().map(|s| s.as_str().to_string()),
+            issuer: result.issuer().map(str::to_string),
+            log_index: first_entry.map(|e| e.log_index.get()),
+            integrated_time: result.integrated_time().map(|t| t.to_string()),
+            signed_timestamps: result
+                .verified_timestamps()
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            artifact_digest: Some(digest.to_string()),
+            tlog_verified: result.tlog_verified(),
+            sct_verified: result.sct_verified(),
+        })
+    }
+}
+
+fn cache_key(bundle_json: &[u8], digest: &ArtifactDigest, policy: &Policy) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(Sha256::digest(bundle_json));
+    h.update(digest.0);
+    h.update(policy.fingerprint());
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn verifier_is_shareable_across_threads() {
+        assert_send_sync::<Verifier>();
+    }
+
+    #[test]
+    fn production_root_loads_and_builds_a_verifier() {
+        let root = TrustRoot::production().expect("built-in root loads");
+        Verifier::new(root).expect("verifier builds");
+    }
+}
