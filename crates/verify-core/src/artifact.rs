@@ -113,7 +113,9 @@ pub fn check_binding(bundle: &Bundle, digest: &ArtifactDigest) -> Result<(), Art
                 .filter_map(|s| s.digest.sha256.as_ref().map(|d| (s, d)))
                 .collect();
             if sha256_subjects.is_empty()
-                || sha256_subjects.iter().any(|(_, d)| d.as_bytes() == &digest.0)
+                || sha256_subjects
+                    .iter()
+                    .any(|(_, d)| d.as_bytes() == &digest.0)
             {
                 return Ok(());
             }

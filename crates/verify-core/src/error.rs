@@ -194,11 +194,15 @@ impl VerifyError {
             Self::Certificate(CertificateError::Sct { .. }) => "sct-invalid",
             Self::Certificate(_) => "certificate-untrusted",
             Self::TransparencyLog(TlogError::UnknownLog { .. }) => "tlog-unknown-log",
-            Self::TransparencyLog(TlogError::InclusionProof { .. }) => "tlog-inclusion-proof-invalid",
+            Self::TransparencyLog(TlogError::InclusionProof { .. }) => {
+                "tlog-inclusion-proof-invalid"
+            }
             Self::TransparencyLog(TlogError::Checkpoint { .. }) => "tlog-checkpoint-invalid",
             Self::TransparencyLog(TlogError::InclusionPromise { .. }) => "tlog-set-invalid",
             Self::TransparencyLog(TlogError::EntryMismatch { .. }) => "tlog-entry-mismatch",
-            Self::TransparencyLog(TlogError::IntegratedTime { .. }) => "tlog-integrated-time-invalid",
+            Self::TransparencyLog(TlogError::IntegratedTime { .. }) => {
+                "tlog-integrated-time-invalid"
+            }
             Self::TransparencyLog(_) => "tlog-entry-malformed",
             Self::Timestamp(TimestampError::OutsideAuthorityValidity { .. }) => {
                 "timestamp-outside-authority-validity"

@@ -26,6 +26,9 @@ pub enum StringMatcher {
     Exact(String),
     /// The value must contain a match of this pattern (see the module docs).
     Regex(regex::Regex),
+    /// Any value, even none: for callers that authorize the signer
+    /// themselves (see [`IdentityPolicy::any_identity`]).
+    Any,
 }
 
 impl StringMatcher {
@@ -52,6 +55,7 @@ impl StringMatcher {
         match self {
             Self::Exact(expected) => expected == value,
             Self::Regex(re) => re.is_match(value),
+            Self::Any => true,
         }
     }
 
@@ -59,6 +63,7 @@ impl StringMatcher {
         match self {
             Self::Exact(s) => s.clone(),
             Self::Regex(re) => format!("/{}/", re.as_str()),
+            Self::Any => "any".to_string(),
         }
     }
 
@@ -72,6 +77,7 @@ impl StringMatcher {
                 h.update(b"regex\0");
                 h.update(re.as_str().as_bytes());
             }
+            Self::Any => h.update(b"any\0"),
         }
         h.update(b"\0");
     }
@@ -123,17 +129,27 @@ impl IdentityPolicy {
         }
     }
 
+    /// Accept any identity from any issuer the trusted root's Fulcio CAs
+    /// certify: every cryptographic check still runs, but *who* signed is
+    /// left to the caller, who must authorize [`crate::Verified::certificate`]
+    /// itself (the SLSA path does: its trusted builders are a rule set, not
+    /// one identity).
+    pub fn any_identity() -> Self {
+        Self::new(StringMatcher::Any, StringMatcher::Any)
+    }
+
     /// Check the certificate's claims against this policy.
     pub fn check(&self, cert: &CertificateInfo) -> Result<(), PolicyError> {
         let identity = cert.identity.as_ref().map(|san| san.as_str());
-        if !identity.is_some_and(|found| self.identity.matches(found)) {
+        let any = |m: &StringMatcher| matches!(m, StringMatcher::Any);
+        if !any(&self.identity) && !identity.is_some_and(|found| self.identity.matches(found)) {
             return Err(PolicyError::IdentityMismatch {
                 expected: self.identity.describe(),
                 found: identity.map(str::to_string),
             });
         }
         let issuer = cert.issuer.as_deref();
-        if !issuer.is_some_and(|found| self.issuer.matches(found)) {
+        if !any(&self.issuer) && !issuer.is_some_and(|found| self.issuer.matches(found)) {
             return Err(PolicyError::IssuerMismatch {
                 expected: self.issuer.describe(),
                 found: issuer.map(str::to_string),
@@ -152,7 +168,9 @@ impl IdentityPolicy {
             (
                 "github-workflow-trigger",
                 &self.github.trigger,
-                gh.workflow_trigger.clone().or(neutral.build_trigger.clone()),
+                gh.workflow_trigger
+                    .clone()
+                    .or(neutral.build_trigger.clone()),
             ),
             (
                 "github-workflow-sha",
@@ -161,12 +179,22 @@ impl IdentityPolicy {
                     .clone()
                     .or(neutral.source_repository_digest.clone()),
             ),
-            ("github-workflow-name", &self.github.name, gh.workflow_name.clone()),
-            ("github-workflow-repository", &self.github.repository, repository),
+            (
+                "github-workflow-name",
+                &self.github.name,
+                gh.workflow_name.clone(),
+            ),
+            (
+                "github-workflow-repository",
+                &self.github.repository,
+                repository,
+            ),
             (
                 "github-workflow-ref",
                 &self.github.git_ref,
-                gh.workflow_ref.clone().or(neutral.source_repository_ref.clone()),
+                gh.workflow_ref
+                    .clone()
+                    .or(neutral.source_repository_ref.clone()),
             ),
         ];
         for (claim, expected, found) in claims {

@@ -40,6 +40,6 @@ pub use artifact::{Artifact, ArtifactDigest};
 pub use error::VerifyError;
 pub use identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, Policy, StringMatcher};
 pub use limits::Limits;
-pub use outcome::Verified;
+pub use outcome::{CertificateClaims, SignerKind, Verified};
 pub use trust_root::{TrustRoot, TrustRootError};
 pub use verifier::Verifier;

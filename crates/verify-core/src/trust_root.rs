@@ -148,9 +148,10 @@ impl TrustRoot {
         let text = std::str::from_utf8(json).map_err(|e| TrustRootError::Malformed {
             detail: format!("not UTF-8: {e}"),
         })?;
-        let root: TrustedRoot = serde_json::from_str(text).map_err(|e| TrustRootError::Malformed {
-            detail: e.to_string(),
-        })?;
+        let root: TrustedRoot =
+            serde_json::from_str(text).map_err(|e| TrustRootError::Malformed {
+                detail: e.to_string(),
+            })?;
         if !TRUSTED_ROOT_MEDIA_TYPES.contains(&root.media_type.as_str()) {
             return Err(TrustRootError::MediaType {
                 expected: TRUSTED_ROOT_MEDIA_TYPES.join(" or "),

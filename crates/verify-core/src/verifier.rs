@@ -27,7 +27,7 @@ use crate::cache::VerdictCache;
 use crate::error::{CertificateError, VerifyError};
 use crate::identity::{Policy, PolicyError};
 use crate::limits::Limits;
-use crate::outcome::{SignerKind, Verified};
+use crate::outcome::{CertificateClaims, SignerKind, Verified};
 use crate::trust_root::TrustRoot;
 
 /// Verifies Sigstore bundles against one trusted root.
@@ -92,7 +92,9 @@ impl Verifier {
             .into());
         }
         let key = match (&self.cache, &artifact) {
-            (Some(_), Artifact::Bytes(b)) => Some(cache_key(bundle_json, &ArtifactDigest::of(b), policy)),
+            (Some(_), Artifact::Bytes(b)) => {
+                Some(cache_key(bundle_json, &ArtifactDigest::of(b), policy))
+            }
             (Some(_), Artifact::Digest(d)) => Some(cache_key(bundle_json, d, policy)),
             _ => None,
         };
@@ -130,11 +132,12 @@ impl Verifier {
                     }
                     .into());
                 }
-                let cert = bundle.signing_certificate().ok_or_else(|| {
-                    CertificateError::Malformed {
-                        detail: "bundle has no signing certificate".into(),
-                    }
-                })?;
+                let cert =
+                    bundle
+                        .signing_certificate()
+                        .ok_or_else(|| CertificateError::Malformed {
+                            detail: "bundle has no signing certificate".into(),
+                        })?;
                 let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
                     CertificateError::Malformed {
                         detail: e.to_string(),
@@ -171,12 +174,18 @@ impl Verifier {
             Artifact::Bytes(bytes) => {
                 let digest = ArtifactDigest::of(bytes);
                 check_binding(bundle, &digest)?;
-                (self.inner.verify(bytes, bundle, sigstore_policy.as_ref()), digest)
+                (
+                    self.inner.verify(bytes, bundle, sigstore_policy.as_ref()),
+                    digest,
+                )
             }
             Artifact::Digest(digest) => {
                 check_binding(bundle, &digest)?;
                 let hash = Sha256Hash::new(digest.0);
-                (self.inner.verify(hash, bundle, sigstore_policy.as_ref()), digest)
+                (
+                    self.inner.verify(hash, bundle, sigstore_policy.as_ref()),
+                    digest,
+                )
             }
             Artifact::Reader(reader) => {
                 let mut hashing = HashingReader {
@@ -210,6 +219,7 @@ impl Verifier {
             artifact_digest: Some(digest.to_string()),
             tlog_verified: result.tlog_verified(),
             sct_verified: result.sct_verified(),
+            certificate: result.certificate().map(CertificateClaims::from_info),
         })
     }
 }
