@@ -114,10 +114,19 @@ pub struct TrustRoot {
 
 impl TrustRoot {
     /// The public-good Sigstore trusted root built into this binary.
+    ///
+    /// It is parsed and its windows and keys are checked like any other root,
+    /// but its certificate chains are not re-verified at every start: the
+    /// document is a compile-time constant of the pinned
+    /// `sigstore-trust-root` crate, and the test
+    /// `production_root_chains_hold` verifies those chains on every build.
+    /// This keeps a one-shot CLI run free of the five ECDSA P-384 checks
+    /// (about 1 ms) that the chains would otherwise cost.
     pub fn production() -> Result<Self, TrustRootError> {
-        Self::from_json(
+        Self::load(
             sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes(),
             &Limits::default(),
+            Chains::KnownGood,
         )
     }
 
@@ -139,6 +148,10 @@ impl TrustRoot {
 
     /// Parse and check a trusted root from its JSON bytes.
     pub fn from_json(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
+        Self::load(json, limits, Chains::Verify)
+    }
+
+    fn load(json: &[u8], limits: &Limits, chains: Chains) -> Result<Self, TrustRootError> {
         if json.len() > limits.max_trust_root_bytes {
             return Err(TrustRootError::TooLarge {
                 limit: limits.max_trust_root_bytes,
@@ -160,11 +173,8 @@ impl TrustRoot {
         }
         check_windows(&root)?;
         check_log_keys(&root)?;
-        for (i, ca) in root.certificate_authorities.iter().enumerate() {
-            check_chain(&format!("certificateAuthorities[{i}]"), &ca.cert_chain)?;
-        }
-        for (i, tsa) in root.timestamp_authorities.iter().enumerate() {
-            check_chain(&format!("timestampAuthorities[{i}]"), &tsa.cert_chain)?;
+        if chains == Chains::Verify {
+            check_chains(&root)?;
         }
         use sha2::Digest;
         let fingerprint = sha2::Sha256::digest(json).into();
@@ -180,6 +190,26 @@ impl TrustRoot {
     pub fn as_sigstore(&self) -> &TrustedRoot {
         &self.root
     }
+}
+
+/// Whether a root's certificate chains must be verified when it is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chains {
+    /// Verify every chain (any root read at run time).
+    Verify,
+    /// The built-in root, whose chains a test verifies on every build.
+    KnownGood,
+}
+
+/// Check every Fulcio CA and timestamp-authority chain.
+fn check_chains(root: &TrustedRoot) -> Result<(), TrustRootError> {
+    for (i, ca) in root.certificate_authorities.iter().enumerate() {
+        check_chain(&format!("certificateAuthorities[{i}]"), &ca.cert_chain)?;
+    }
+    for (i, tsa) in root.timestamp_authorities.iter().enumerate() {
+        check_chain(&format!("timestampAuthorities[{i}]"), &tsa.cert_chain)?;
+    }
+    Ok(())
 }
 
 /// Every window that is present must be usable: sigstore-trust-root already
@@ -350,4 +380,22 @@ fn signature_scheme(oid: &str, issuer_key: &DerPublicKey) -> Result<SigningSchem
     algorithm
         .resolve_signing_scheme(hash)
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in root skips chain checks at load (see
+    /// [`TrustRoot::production`]); this is where they are made instead.
+    #[test]
+    fn production_root_chains_hold() {
+        let root = TrustRoot::production().expect("built-in root parses");
+        check_chains(&root.root).expect("built-in root's chains verify");
+        TrustRoot::from_json(
+            sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes(),
+            &Limits::default(),
+        )
+        .expect("and it loads through the checking path too");
+    }
 }

@@ -28,6 +28,7 @@ use crate::error::{CertificateError, VerifyError};
 use crate::identity::{Policy, PolicyError};
 use crate::limits::Limits;
 use crate::outcome::{CertificateClaims, SignerKind, Verified};
+use crate::signature_memo::SignatureMemo;
 use crate::trust_root::TrustRoot;
 
 /// Verifies Sigstore bundles against one trusted root.
@@ -38,7 +39,13 @@ pub struct Verifier {
     inner: sigstore_verify::Verifier,
     limits: Limits,
     cache: Option<VerdictCache>,
+    memo: Arc<SignatureMemo>,
 }
+
+/// Signatures a verifier remembers (see [`crate::signature_memo`]): the
+/// trust root's few chains plus one in-flight bundle's worth, with room to
+/// spare.
+const SIGNATURE_MEMO_CAPACITY: usize = 1024;
 
 impl Verifier {
     /// A verifier for `trust_root`, without a verdict cache.
@@ -49,6 +56,7 @@ impl Verifier {
             inner,
             limits: Limits::default(),
             cache: None,
+            memo: Arc::new(SignatureMemo::new(SIGNATURE_MEMO_CAPACITY)),
         })
     }
 
@@ -118,6 +126,7 @@ impl Verifier {
         artifact: Artifact<'_>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
+        let _memo = crate::signature_memo::enter(&self.memo);
         let has_cert = !matches!(
             bundle.verification_material.content,
             VerificationMaterialContent::PublicKey(_)
@@ -195,7 +204,15 @@ impl Verifier {
                 let result =
                     self.inner
                         .verify_reader(&mut hashing, bundle, sigstore_policy.as_ref());
-                (result, ArtifactDigest(hashing.hasher.finalize().into()))
+                let digest = ArtifactDigest(hashing.hasher.finalize().into());
+                // A streamed artifact is only bound once it has been read:
+                // the delegate then reports a bare mismatch, so say which
+                // digests differ, as for bytes and digests. (Only after an
+                // artifact mismatch is the stream known to be fully read.)
+                if let Err(sigstore_verify::Error::ArtifactMismatch(_)) = &result {
+                    check_binding(bundle, &digest)?;
+                }
+                (result, digest)
             }
         };
         let result = result?;
