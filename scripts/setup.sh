@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what the build and the tests need on a fresh Debian machine with a
+# Rust toolchain: system packages (a real OCI registry and skopeo for the image
+# tests, Go for the cgo binding tests) and the Rust components the checks use.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+
+need=()
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command (README.md, and what .ci/run calls):
+# formatting, lints, the workspace's tests (which start their own registry,
+# test Sigstore and HTTPS servers), then the shared conformance cases against
+# the release binary. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${SHARED:-../shared}"
+
+scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build --release"
+cargo build --release --locked -p verify-cli
+echo "== cargo test"
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt | grep -E '^(test result|running|error|failures|---- )|panicked' || true
+if grep -qE '^test result: FAILED|^error(\[|:)' target/test-output.txt; then
+  echo "cargo test failed; full output in target/test-output.txt" >&2
+  grep -A30 -E '^failures:' target/test-output.txt | head -120 >&2 || true
+  exit 1
+fi
+passed=$(grep -E '^test result:' target/test-output.txt | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {print p" passed, "f" failed"}')
+echo "cargo-test: $passed"
+
+echo "== conformance (Sigstore bundles)"
+"$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/sigstore/cases" --label sigstore
