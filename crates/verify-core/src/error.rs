@@ -251,9 +251,7 @@ impl From<sigstore_verify::Error> for VerifyError {
                 se::CertificateError::Malformed(detail) => {
                     CertificateError::Malformed { detail }.into()
                 }
-                se::CertificateError::ChainInvalid(detail) => {
-                    CertificateError::Untrusted { detail }.into()
-                }
+                se::CertificateError::ChainInvalid(detail) => chain_invalid(detail).into(),
                 se::CertificateError::NoValidAuthority { time } => {
                     CertificateError::NoValidAuthority {
                         time: time.to_string(),
@@ -332,4 +330,39 @@ impl From<sigstore_verify::Error> for VerifyError {
             },
         }
     }
+}
+
+/// Map a chain-validation failure. webpki checks each certificate's validity
+/// at the signing time while it builds the chain, so a leaf used after its
+/// notAfter surfaces as a chain error whose text is webpki's debug form, e.g.
+/// `CertExpired { time: UnixTime(1700000300), not_after: UnixTime(1700000000) }`.
+/// Users must read "certificate expired at T", not "does not chain", so the
+/// two times are recovered here; any other chain failure stays `Untrusted`.
+fn chain_invalid(detail: String) -> CertificateError {
+    if let Some((time, not_after)) = webpki_times(&detail, "CertExpired", "not_after") {
+        return CertificateError::Expired { time, not_after };
+    }
+    if let Some((time, not_before)) = webpki_times(&detail, "CertNotValidYet", "not_before") {
+        return CertificateError::NotYetValid { time, not_before };
+    }
+    CertificateError::Untrusted { detail }
+}
+
+/// The validation time and the certificate's bound (RFC 3339) from webpki's
+/// `Variant { time: UnixTime(N), bound: UnixTime(M) }`, or `None` when the
+/// text is not of that shape.
+fn webpki_times(detail: &str, variant: &str, bound: &str) -> Option<(String, String)> {
+    let rest = &detail[detail.find(variant)? + variant.len()..];
+    let time = unix_time_after(rest, "time: UnixTime(")?;
+    let bound = unix_time_after(rest, &format!("{bound}: UnixTime("))?;
+    Some((time, bound))
+}
+
+fn unix_time_after(text: &str, label: &str) -> Option<String> {
+    let start = text.find(label)? + label.len();
+    let digits = text.get(start..)?.split(')').next()?;
+    let seconds: i64 = digits.parse().ok()?;
+    jiff::Timestamp::from_second(seconds)
+        .ok()
+        .map(|t| t.to_string())
 }

@@ -1,0 +1,848 @@
+//! The image tests' world: a real registry (Debian's `docker-registry`)
+//! started on a free loopback port, images pushed to it through the
+//! registry API or `skopeo`, cosign signatures made by the test Sigstore, a
+//! Rekor-shaped HTTP log serving the test Sigstore's log, and an HTTP proxy
+//! in front of the registry that enforces authentication or injects faults
+//! (tampered bytes, 429s, 5xx, slowness).
+//!
+//! Everything started here is stopped when its handle is dropped.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use verify_testkit::cosign::CosignLayer;
+use verify_testkit::RekorLog;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// `sha256:<hex>` of bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "verify-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A running `docker-registry`.
+pub struct Registry {
+    child: Child,
+    pub addr: String,
+    _dir: TempDir,
+}
+
+impl Registry {
+    /// Start a registry with filesystem storage in a temporary directory.
+    pub fn start() -> Self {
+        let dir = TempDir::new("registry");
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                    dir.path().join("data").display()
+                ),
+            )
+            .expect("write registry config");
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("docker-registry must be installed (apt install docker-registry)");
+            let addr = format!("127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if reqwest::blocking::get(format!("http://{addr}/v2/"))
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+                {
+                    return Self {
+                        child,
+                        addr,
+                        _dir: dir,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start");
+    }
+
+    pub fn pusher(&self) -> Pusher {
+        Pusher {
+            base: format!("http://{}", self.addr),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pushes blobs and manifests through the registry API.
+pub struct Pusher {
+    pub base: String,
+    http: reqwest::blocking::Client,
+}
+
+/// A pushed manifest.
+#[derive(Clone, Debug)]
+pub struct Pushed {
+    pub digest: String,
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+}
+
+impl Pushed {
+    pub fn descriptor(&self) -> serde_json::Value {
+        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.bytes.len()})
+    }
+
+    pub fn hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+}
+
+impl Pusher {
+    pub fn blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let d = digest(bytes);
+        let response = self
+            .http
+            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base))
+            .send()
+            .expect("start upload");
+        assert_eq!(response.status().as_u16(), 202, "start upload");
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let location = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let response = self
+            .http
+            .put(format!("{location}{sep}digest={d}"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .expect("upload blob");
+        assert_eq!(response.status().as_u16(), 201, "upload blob {d}");
+        d
+    }
+
+    pub fn manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Pushed {
+        let response = self
+            .http
+            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
+            .header("content-type", media_type)
+            .body(bytes.to_vec())
+            .send()
+            .expect("put manifest");
+        let status = response.status().as_u16();
+        assert_eq!(
+            status,
+            201,
+            "put manifest {repo}:{reference}: {:?}",
+            response.text()
+        );
+        Pushed {
+            digest: digest(bytes),
+            bytes: bytes.to_vec(),
+            media_type: media_type.into(),
+        }
+    }
+
+    /// A small random image (config and one layer) for `os/arch`.
+    pub fn image(&self, repo: &str, tag: &str, os: &str, arch: &str) -> Pushed {
+        let (manifest, blobs) = image_manifest(os, arch);
+        for blob in &blobs {
+            self.blob(repo, blob);
+        }
+        self.manifest(repo, tag, OCI_MANIFEST, &manifest)
+    }
+
+    /// A multi-platform index over fresh images, tagged `tag`.
+    pub fn index(
+        &self,
+        repo: &str,
+        tag: &str,
+        platforms: &[(&str, &str)],
+    ) -> (Pushed, Vec<Pushed>) {
+        let children: Vec<Pushed> = platforms
+            .iter()
+            .map(|(os, arch)| {
+                let (manifest, blobs) = image_manifest(os, arch);
+                for blob in &blobs {
+                    self.blob(repo, blob);
+                }
+                let d = digest(&manifest);
+                self.manifest(repo, &d, OCI_MANIFEST, &manifest)
+            })
+            .collect();
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": children.iter().zip(platforms).map(|(c, (os, arch))| {
+                let mut d = c.descriptor();
+                d["platform"] = json!({"os": os, "architecture": arch});
+                d
+            }).collect::<Vec<_>>(),
+        });
+        let bytes = serde_json::to_vec(&index).unwrap();
+        (self.manifest(repo, tag, OCI_INDEX, &bytes), children)
+    }
+
+    /// cosign's `.sig`/`.att` manifest of these layers, under `tag`.
+    pub fn cosign_manifest(&self, repo: &str, tag: &str, layers: &[CosignLayer]) -> Pushed {
+        let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+        let config_digest = self.blob(repo, config);
+        let descriptors: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|l| {
+                let d = self.blob(repo, &l.blob);
+                json!({"mediaType": l.media_type, "digest": d, "size": l.blob.len(), "annotations": l.annotations})
+            })
+            .collect();
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": descriptors,
+        });
+        self.manifest(
+            repo,
+            tag,
+            OCI_MANIFEST,
+            &serde_json::to_vec(&manifest).unwrap(),
+        )
+    }
+
+    /// Attach Sigstore bundles to `subject` as OCI referrers, listed in the
+    /// referrers tag schema (`sha256-<hex>`), as cosign v3 does on a
+    /// registry without the referrers API.
+    pub fn bundle_referrers(
+        &self,
+        repo: &str,
+        subject: &Pushed,
+        bundles: &[Vec<u8>],
+    ) -> Vec<Pushed> {
+        let empty = b"{}";
+        let empty_digest = self.blob(repo, empty);
+        let referrers: Vec<Pushed> = bundles
+            .iter()
+            .map(|bundle| {
+                let layer = self.blob(repo, bundle);
+                let manifest = json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "artifactType": BUNDLE_TYPE,
+                    "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2},
+                    "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
+                    "subject": subject.descriptor(),
+                });
+                let bytes = serde_json::to_vec(&manifest).unwrap();
+                self.manifest(repo, &digest(&bytes), OCI_MANIFEST, &bytes)
+            })
+            .collect();
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": referrers.iter().map(|r| {
+                let mut d = r.descriptor();
+                d["artifactType"] = json!(BUNDLE_TYPE);
+                d
+            }).collect::<Vec<_>>(),
+        });
+        self.manifest(
+            repo,
+            &format!("sha256-{}", subject.hex()),
+            OCI_INDEX,
+            &serde_json::to_vec(&index).unwrap(),
+        );
+        referrers
+    }
+
+    /// Push an OCI layout (cosign save format) byte for byte: every manifest
+    /// it lists (with what they reference), the image by digest and as
+    /// `tag`, its signatures and attestations under cosign's tags.
+    pub fn layout(&self, repo: &str, layout: &Path, tag: &str) -> String {
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let read = |d: &str| {
+            std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .unwrap()
+        };
+        let mut image = None;
+        let mut tagged = Vec::new();
+        for entry in index["manifests"].as_array().unwrap() {
+            let d = entry["digest"].as_str().unwrap().to_string();
+            let media_type = entry["mediaType"].as_str().unwrap().to_string();
+            self.push_tree(repo, &d, &media_type, &read);
+            match entry["annotations"]["kind"].as_str() {
+                Some("dev.cosignproject.cosign/imageIndex") => image = Some(d),
+                Some("dev.cosignproject.cosign/image") if image.is_none() => image = Some(d),
+                Some("dev.cosignproject.cosign/atts") => tagged.push((d, media_type, "att")),
+                Some("dev.cosignproject.cosign/sigs") => tagged.push((d, media_type, "sig")),
+                _ => {}
+            }
+        }
+        let image = image.expect("layout has an image");
+        let image_bytes = read(&image);
+        let media_type = serde_json::from_slice::<serde_json::Value>(&image_bytes).unwrap()
+            ["mediaType"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| "application/vnd.docker.distribution.manifest.v2+json".into());
+        self.manifest(repo, tag, &media_type, &image_bytes);
+        for (d, media_type, suffix) in tagged {
+            self.manifest(
+                repo,
+                &format!("sha256-{}.{suffix}", image.trim_start_matches("sha256:")),
+                &media_type,
+                &read(&d),
+            );
+        }
+        image
+    }
+
+    fn push_tree(&self, repo: &str, d: &str, media_type: &str, read: &dyn Fn(&str) -> Vec<u8>) {
+        let bytes = read(d);
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        if let Some(children) = manifest["manifests"].as_array() {
+            for child in children {
+                self.push_tree(
+                    repo,
+                    child["digest"].as_str().unwrap(),
+                    child["mediaType"].as_str().unwrap(),
+                    read,
+                );
+            }
+        } else {
+            let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
+            for layer in manifest["layers"].as_array().into_iter().flatten() {
+                blobs.push(layer["digest"].as_str().unwrap().to_string());
+            }
+            for blob in blobs {
+                let data = read(&blob);
+                assert_eq!(digest(&data), blob, "layout blob");
+                self.blob(repo, &data);
+            }
+        }
+        self.manifest(repo, d, media_type, &bytes);
+    }
+}
+
+/// An image manifest with a random layer, and its blobs.
+pub fn image_manifest(os: &str, arch: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut random = [0u8; 32];
+    let mut file = std::fs::File::open("/dev/urandom").expect("urandom");
+    file.read_exact(&mut random).expect("random");
+    let layer = [b"layer ".as_slice(), &random].concat();
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch,
+        "os": os,
+        "rootfs": {"type": "layers", "diff_ids": [digest(&layer)]},
+        "config": {},
+    }))
+    .unwrap();
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(&layer), "size": layer.len()}],
+    });
+    (serde_json::to_vec(&manifest).unwrap(), vec![config, layer])
+}
+
+/// Write a one-image OCI layout (tag `latest`) and push it with `skopeo`.
+pub fn skopeo_push(registry: &Registry, repo: &str, tag: &str) -> Pushed {
+    let dir = TempDir::new("skopeo");
+    let (manifest, blobs) = image_manifest("linux", "amd64");
+    let blob_dir = dir.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blob_dir).unwrap();
+    for blob in blobs.iter().chain(std::iter::once(&manifest)) {
+        std::fs::write(
+            blob_dir.join(digest(blob).trim_start_matches("sha256:")),
+            blob,
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let index = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": OCI_MANIFEST, "digest": digest(&manifest), "size": manifest.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "latest"},
+        }],
+    });
+    std::fs::write(
+        dir.path().join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    let output = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!("oci:{}:latest", dir.path().display()))
+        .arg(format!("docker://{}/{repo}:{tag}", registry.addr))
+        .output()
+        .expect("skopeo must be installed (apt install skopeo)");
+    assert!(
+        output.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Pushed {
+        digest: digest(&manifest),
+        bytes: manifest,
+        media_type: OCI_MANIFEST.into(),
+    }
+}
+
+/// A parsed HTTP request.
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// A response to write.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+type Handler = dyn Fn(Request) -> Response + Send + Sync;
+
+/// A minimal HTTP/1.1 server (one request per connection), for the tests'
+/// Rekor log and registry proxy.
+pub struct Server {
+    pub addr: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(handler: Arc<Handler>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let handler = Arc::clone(&handler);
+                        std::thread::spawn(move || serve(stream, &*handler));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let (method, path) = (method.to_string(), path.to_string());
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() {
+            return;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let response = handler(Request {
+        method,
+        path,
+        headers,
+        body,
+    });
+    let mut out = stream;
+    let mut head = format!("HTTP/1.1 {} X\r\n", response.status);
+    for (k, v) in &response.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        response.body.len()
+    ));
+    let _ = out.write_all(head.as_bytes());
+    let _ = out.write_all(&response.body);
+    let _ = out.flush();
+}
+
+/// The test Sigstore's log as Rekor v1's REST API.
+pub fn rekor_server(log: RekorLog) -> Server {
+    Server::start(Arc::new(move |request: Request| {
+        if request.method == "POST" && request.path == "/api/v1/index/retrieve" {
+            let query: serde_json::Value =
+                serde_json::from_slice(&request.body).unwrap_or_default();
+            let hash = query["hash"].as_str().unwrap_or_default();
+            let ids: Vec<String> = log
+                .find_by_digest(hash)
+                .iter()
+                .map(|e| log.entry_id(e))
+                .collect();
+            return Response::new(200, serde_json::to_vec(&ids).unwrap())
+                .header("content-type", "application/json");
+        }
+        if let Some(uuid) = request.path.strip_prefix("/api/v1/log/entries/") {
+            return match log.entry_by_uuid(uuid) {
+                Some(entry) => Response::new(
+                    200,
+                    serde_json::to_vec(&log.rekor_v1_entry_json(&entry).unwrap()).unwrap(),
+                )
+                .header("content-type", "application/json"),
+                None => Response::new(404, "{}"),
+            };
+        }
+        Response::new(404, "not found")
+    }))
+}
+
+/// What the proxy does to the traffic.
+#[derive(Clone)]
+pub enum Fault {
+    /// Nothing: a transparent proxy.
+    None,
+    /// Require HTTP Basic credentials.
+    Basic { user: String, password: String },
+    /// Require a bearer token from the proxy's token service, which wants
+    /// these Basic credentials (or none, for anonymous pulls).
+    Bearer {
+        credentials: Option<(String, String)>,
+    },
+    /// Flip one byte of every manifest body whose path ends with this
+    /// suffix; keep (or drop) the registry's `Docker-Content-Digest`.
+    TamperManifest {
+        suffix: String,
+        keep_digest_header: bool,
+    },
+    /// Flip one byte of every blob body.
+    TamperBlobs,
+    /// Answer 429 with `Retry-After` to the first `count` requests.
+    TooManyRequests {
+        count: Arc<AtomicU32>,
+        retry_after: u64,
+    },
+    /// Answer 503 to everything.
+    Unavailable,
+    /// Wait this long before answering.
+    Slow(Duration),
+}
+
+/// A registry proxy injecting `fault`, counting requests.
+pub struct Proxy {
+    pub server: Server,
+    pub requests: Arc<AtomicU32>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    pub fn start(upstream: &str, fault: Fault) -> Self {
+        let upstream = format!("http://{upstream}");
+        let requests = Arc::new(AtomicU32::new(0));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (count, seen) = (Arc::clone(&requests), Arc::clone(&log));
+        let token = "test-token-0123456789".to_string();
+        let self_addr: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
+        let realm_addr = Arc::clone(&self_addr);
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let server = Server::start(Arc::new(move |request: Request| {
+            count.fetch_add(1, Ordering::SeqCst);
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {}", request.method, request.path));
+            let auth = request
+                .headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default();
+            match &fault {
+                Fault::Basic { user, password } => {
+                    let want = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
+                    if auth != want {
+                        return Response::new(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#)
+                            .header("www-authenticate", "Basic realm=\"test\"");
+                    }
+                }
+                Fault::Bearer { credentials } => {
+                    if request.path.starts_with("/token") {
+                        let ok = match credentials {
+                            None => true,
+                            Some((u, p)) => {
+                                auth == format!("Basic {}", STANDARD.encode(format!("{u}:{p}")))
+                            }
+                        };
+                        return if ok {
+                            Response::new(200, format!(r#"{{"token":"{token}"}}"#))
+                                .header("content-type", "application/json")
+                        } else {
+                            Response::new(401, "bad credentials")
+                        };
+                    }
+                    if auth != format!("Bearer {token}") {
+                        let realm = format!("http://{}/token", realm_addr.lock().unwrap());
+                        return Response::new(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#).header(
+                            "www-authenticate",
+                            &format!("Bearer realm=\"{realm}\",service=\"test\",scope=\"repository:x:pull\""),
+                        );
+                    }
+                }
+                Fault::TooManyRequests { count, retry_after }
+                    if count
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                        .is_ok() =>
+                {
+                    return Response::new(429, "slow down")
+                        .header("retry-after", &retry_after.to_string());
+                }
+                Fault::Unavailable => return Response::new(503, "unavailable"),
+                Fault::Slow(delay) => std::thread::sleep(*delay),
+                _ => {}
+            }
+            forward(&client, &upstream, request, &fault)
+        }));
+        *self_addr.lock().unwrap() = server.addr.clone();
+        Self {
+            server,
+            requests,
+            log,
+        }
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.server.addr
+    }
+}
+
+fn forward(
+    client: &reqwest::blocking::Client,
+    upstream: &str,
+    request: Request,
+    fault: &Fault,
+) -> Response {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+    let mut builder = client.request(method, format!("{upstream}{}", request.path));
+    for (k, v) in &request.headers {
+        if matches!(
+            k.as_str(),
+            "host" | "authorization" | "content-length" | "connection"
+        ) {
+            continue;
+        }
+        builder = builder.header(k, v);
+    }
+    let upstream_response = match builder.body(request.body).send() {
+        Ok(r) => r,
+        Err(e) => return Response::new(502, e.to_string()),
+    };
+    let status = upstream_response.status().as_u16();
+    let mut headers: Vec<(String, String)> = upstream_response
+        .headers()
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "content-length" | "connection" | "transfer-encoding"
+            )
+        })
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let mut body = upstream_response
+        .bytes()
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let is_manifest = request.path.contains("/manifests/");
+    match fault {
+        Fault::TamperManifest {
+            suffix,
+            keep_digest_header,
+        } if is_manifest && request.path.ends_with(suffix.as_str()) && !body.is_empty() => {
+            // Change the content but keep it valid JSON: add a space.
+            body.insert(body.len() - 1, b' ');
+            if !keep_digest_header {
+                headers.retain(|(k, _)| k != "docker-content-digest");
+            }
+        }
+        Fault::TamperBlobs if request.path.contains("/blobs/") && !body.is_empty() => {
+            let last = body.len() - 1;
+            body[last] ^= 1;
+        }
+        _ => {}
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Run the `verify` binary.
+pub fn verify(args: &[&str]) -> Output {
+    verify_env(args, &[])
+}
+
+/// Run the `verify` binary with extra environment variables (and an empty
+/// Docker configuration unless one is given).
+pub fn verify_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_verify"));
+    command.args(args);
+    command.env_remove("VERIFY_REGISTRY_USERNAME");
+    command.env_remove("VERIFY_REGISTRY_PASSWORD");
+    command.env_remove("SIGSTORE_ROOT_FILE");
+    if !env.iter().any(|(k, _)| *k == "DOCKER_CONFIG") {
+        command.env("DOCKER_CONFIG", "/nonexistent-verify-test-docker-config");
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run verify")
+}
+
+/// The JSON object a failing `-o json` run prints.
+pub fn failure_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
