@@ -26,6 +26,17 @@ pub enum Command {
         after_help = BLOB_EXAMPLES
     )]
     Blob(BlobArgs),
+    /// Verify container images' cosign signatures, as cosign verify.
+    #[command(after_help = IMAGE_EXAMPLES)]
+    Image(ImageArgs),
+    /// Verify container images' attestations, as cosign verify-attestation.
+    #[command(alias = "verify-attestation", after_help = ATTESTATION_EXAMPLES)]
+    Attestation(AttestationArgs),
+    /// Verify files against their SLSA provenance, as slsa-verifier verify-artifact.
+    #[command(alias = "verify-artifact", after_help = ARTIFACT_EXAMPLES)]
+    Artifact(ArtifactArgs),
+    /// Read and validate an SPDX SBOM (2.2/2.3 JSON, or an in-toto statement carrying one).
+    Sbom(SbomArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\
@@ -116,4 +127,221 @@ pub struct BlobArgs {
     /// The artifact: a file path, or `sha256:<hex>`.
     #[arg(value_name = "FILE|sha256:HEX")]
     pub artifact: String,
+}
+
+const ARTIFACT_EXAMPLES: &str = "\
+Examples:
+  # a Flux release artifact, built by the generic SLSA3 generator at tag v2.0.1:
+  verify artifact --provenance-path provenance.intoto.jsonl \\
+    --source-uri github.com/fluxcd/flux2 --source-tag v2.0.1 flux_2.0.1_sbom.spdx.json
+
+  # any v2.x release, from main, by a given generator release:
+  verify artifact --provenance-path p.intoto.jsonl --source-uri github.com/acme/app \\
+    --source-versioned-tag v2 --source-branch main \\
+    --builder-id https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@v2.1.0 \\
+    app-linux-amd64
+
+The provenance must be a Sigstore bundle (what slsa-github-generator v2 writes, even to
+.intoto.jsonl files); it is verified offline against the built-in public-good root.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
+
+/// What the SLSA provenance must say (slsa-verifier's flags).
+#[derive(Args, Debug)]
+pub struct SlsaArgs {
+    /// The source repository expected, e.g. github.com/owner/repo.
+    #[arg(long, value_name = "URI")]
+    pub source_uri: String,
+    /// The git tag the build must have run for, exactly (e.g. v1.2.3).
+    #[arg(long, value_name = "TAG", conflicts_with = "source_versioned_tag")]
+    pub source_tag: Option<String>,
+    /// The branch the build must have run on (e.g. main).
+    #[arg(long, value_name = "BRANCH")]
+    pub source_branch: Option<String>,
+    /// A semantic version the build's tag must match: v1 matches any v1.x.y,
+    /// v1.2 any v1.2.x, v1.2.3 only v1.2.3.
+    #[arg(long, value_name = "SEMVER")]
+    pub source_versioned_tag: Option<String>,
+    /// The builder expected, NAME or NAME@VERSION (the workflow URL; VERSION
+    /// may be vX.Y.Z or refs/tags/vX.Y.Z). Default: the trusted generators.
+    #[arg(long, value_name = "ID")]
+    pub builder_id: Option<String>,
+    /// A workflow_dispatch input the build must have had (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_workflow_input)]
+    pub build_workflow_input: Vec<(String, String)>,
+    /// Print the verified in-toto statement on stdout.
+    #[arg(long)]
+    pub print_provenance: bool,
+}
+
+/// `KEY=VALUE`, with exactly one `=`.
+fn parse_workflow_input(s: &str) -> Result<(String, String), String> {
+    let parts: Vec<&str> = s.split('=').collect();
+    match parts.as_slice() {
+        [k, v] => Ok(((*k).to_string(), (*v).to_string())),
+        _ => Err(format!("expected KEY=VALUE with one '=', found {s:?}")),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ArtifactArgs {
+    /// The provenance: a Sigstore bundle with a DSSE in-toto statement.
+    #[arg(long, value_name = "FILE")]
+    pub provenance_path: PathBuf,
+    #[command(flatten)]
+    pub slsa: SlsaArgs,
+    /// Sigstore trusted_root.json to trust (default: the built-in public-good root).
+    #[arg(long, value_name = "FILE", env = "SIGSTORE_ROOT_FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// The files to verify; each must be a subject of the provenance.
+    #[arg(value_name = "ARTIFACT", required = true)]
+    pub artifacts: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// A local SPDX JSON document (or an in-toto statement with an SPDX predicate).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
+    /// Fail unless the NTIA minimum elements are present (supplier, name,
+    /// version, unique identifier, relationships, author, timestamp).
+    #[arg(long)]
+    pub require_ntia: bool,
+    /// Output format (json: the full validation report).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+const IMAGE_EXAMPLES: &str = "\
+Examples:
+  # a Flux controller, keyless, as `cosign verify`:
+  verify image ghcr.io/fluxcd/source-controller:v1.5.0 \\
+    --certificate-identity-regexp='^https://github\\.com/fluxcd/.*$' \\
+    --certificate-oidc-issuer=https://token.actions.githubusercontent.com
+
+  # the linux/arm64 image of a multi-arch index, which must be signed itself:
+  verify image --platform linux/arm64 --require-platform-signature IMAGE --key cosign.pub
+
+  # a local OCI layout (cosign save), offline:
+  verify image oci:./saved@sha256:<hex> --key cosign.pub --offline
+
+Tags are resolved to a digest first; every check runs on the digest, which the output
+names. Signatures are read from cosign's sha256-<hex>.sig tag and from Sigstore bundles
+attached as OCI referrers (or the referrers tag schema). Without a bundle annotation a
+signature is looked up in the transparency log (--rekor-url), unless --offline.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
+
+const ATTESTATION_EXAMPLES: &str = "\
+Examples:
+  # SLSA provenance from the SLSA container generator, as `cosign verify-attestation`:
+  verify attestation --type slsaprovenance IMAGE \\
+    --certificate-identity-regexp '^https://github\\.com/slsa-framework/slsa-github-generator/' \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com
+
+--type: slsaprovenance (v0.2), slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx,
+link, vuln, openvex, custom (the default), or a predicate type URI.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
+
+/// How images are checked (cosign verify's flags).
+#[derive(Args, Debug)]
+pub struct ImageCheckArgs {
+    /// The transparency log to look signatures without a bundle up in.
+    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
+    pub rekor_url: String,
+    /// Never contact the transparency log: signatures must carry their log evidence.
+    #[arg(long)]
+    pub offline: bool,
+    /// An annotation every signature must carry, KEY=VALUE (repeatable, or comma-separated).
+    #[arg(
+        short = 'a',
+        long = "annotations",
+        value_name = "KEY=VALUE",
+        value_delimiter = ','
+    )]
+    pub annotations: Vec<String>,
+    /// Check that the signed payload names the image's digest (and the annotations).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub check_claims: bool,
+    /// For a multi-platform index, also resolve this platform's image (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// With --platform, require the platform's image to carry its own signature too.
+    #[arg(long, requires = "platform")]
+    pub require_platform_signature: bool,
+    /// Output format: text (cosign's text) or json (cosign's JSON: a list of payloads).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// How registries are reached.
+#[derive(Args, Debug)]
+pub struct RegistryArgs {
+    /// User name for the registry (else the Docker configuration, else anonymous).
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "VERIFY_REGISTRY_USERNAME",
+        requires = "registry_password"
+    )]
+    pub registry_username: Option<String>,
+    /// Password or token for the registry.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "VERIFY_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "registry_username"
+    )]
+    pub registry_password: Option<String>,
+    /// Speak plain HTTP to every registry (localhost and 127.0.0.1 are spoken to in plain
+    /// HTTP anyway, unless --registry-cacert is given: then HTTPS is tried first).
+    #[arg(long)]
+    pub allow_http_registry: bool,
+    /// Trust this PEM CA certificate (bundle) for registries, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub registry_cacert: Vec<PathBuf>,
+    /// Longest wait for one registry request, in seconds (retries come on top).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub registry_timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub check: ImageCheckArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Images: REGISTRY/REPO[:TAG][@sha256:HEX], or a local layout oci:PATH[@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttestationArgs {
+    /// The predicate type: a cosign name (slsaprovenance, spdxjson, ...) or a URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub check: ImageCheckArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Images: REGISTRY/REPO[:TAG][@sha256:HEX], or a local layout oci:PATH[@sha256:HEX].
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
 }

@@ -6,9 +6,13 @@
 
 #![forbid(unsafe_code)]
 
+mod artifact;
 mod blob;
 mod cli;
+mod image;
+mod image_output;
 mod output;
+mod sbom;
 
 use std::process::ExitCode;
 
@@ -18,5 +22,9 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Blob(args) => blob::run(&args),
+        cli::Command::Image(args) => image::run_signatures(&args),
+        cli::Command::Attestation(args) => image::run_attestations(&args),
+        cli::Command::Artifact(args) => artifact::run(&args),
+        cli::Command::Sbom(args) => sbom::run(&args),
     }
 }

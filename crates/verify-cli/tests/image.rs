@@ -638,10 +638,12 @@ fn a_registry_serving_tampered_content_is_refused() {
             keep_digest_header: false,
         },
     );
+    // (A digest-pinned reference needs only the signatures; --platform
+    // makes the image manifest itself needed.)
     let output = w.run(
         "image",
         &format!("{}/app@{}", proxy.addr(), image.digest),
-        &["-o", "json"],
+        &["--platform", "linux/amd64", "-o", "json"],
     );
     assert_status(&output, 1);
     assert_eq!(failure_codes(&output).0, "registry-digest-mismatch");
@@ -755,6 +757,39 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
     args.extend(w.keyless_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = verify_env(&args, &[("DOCKER_CONFIG", config_dir.to_str().unwrap())]);
+    assert_status(&output, 0);
+
+    // A credential helper named in credHelpers answers for the registry.
+    let helper_dir = w.dir.path().join("bin");
+    std::fs::create_dir_all(&helper_dir).unwrap();
+    let helper = helper_dir.join("docker-credential-verifytest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\n[ \"$server\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}}'\n",
+            proxy.addr()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        config_dir.join("config.json"),
+        json!({"credHelpers": {proxy.addr(): "verifytest"}}).to_string(),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        helper_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = verify_env(
+        &args,
+        &[
+            ("DOCKER_CONFIG", config_dir.to_str().unwrap()),
+            ("PATH", path.as_str()),
+        ],
+    );
     assert_status(&output, 0);
 }
 
@@ -971,4 +1006,72 @@ fn real_slsa_container_attestations_verify_from_the_registry_and_the_layout() {
         assert_status(&output, 1);
         assert_eq!(failure_codes(&output).1, vec!["identity-mismatch"]);
     }
+}
+
+#[test]
+fn a_registry_with_a_private_ca_is_trusted_only_with_registry_cacert() {
+    let tls = verify_testkit::tls::TlsIdentity::localhost().unwrap();
+    let sigstore = TestSigstore::new();
+    let registry = Registry::start_tls(&tls);
+    let pusher = registry.pusher();
+    let dir = TempDir::new("tls-test");
+    let root = dir.path().join("trusted_root.json");
+    std::fs::write(&root, sigstore.trusted_root_json()).unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &tls.ca_pem).unwrap();
+
+    let image = pusher.image("app", "v1", "linux", "amd64");
+    let payload = simple_signing_payload(&format!("{}/app", registry.addr), &image.digest, None);
+    let signed = sigstore.sign(&payload, &SignOptions::default()).unwrap();
+    let layer = signature_layer(&sigstore, &payload, &signed, true).unwrap();
+    pusher.cosign_manifest("app", &format!("sha256-{}.sig", image.hex()), &[layer]);
+
+    let reference = format!("{}/app:v1", registry.addr);
+    let identity = World::identity();
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "image",
+            reference.as_str(),
+            "--certificate-identity",
+            identity.as_str(),
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--trusted-root",
+            root.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        verify(&args)
+    };
+    assert_status(&args(&["--registry-cacert", ca.to_str().unwrap()]), 0);
+
+    // Without the CA, a loopback registry is spoken to in plain HTTP, which
+    // this one refuses.
+    let output = args(&["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(failure_json(&output)["reason"]["code"], "registry-error");
+
+    // With another CA, its certificate is not trusted.
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(
+        &other,
+        verify_testkit::tls::TlsIdentity::localhost()
+            .unwrap()
+            .ca_pem,
+    )
+    .unwrap();
+    let output = args(&["--registry-cacert", other.to_str().unwrap(), "-o", "json"]);
+    assert_status(&output, 1);
+    let json = failure_json(&output);
+    assert_eq!(json["reason"]["code"], "registry-unreachable");
+    assert!(
+        json["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("certificate"),
+        "{json}"
+    );
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    assert_status(&args(&["--registry-cacert", not_pem.to_str().unwrap()]), 2);
 }

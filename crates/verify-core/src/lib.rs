@@ -19,6 +19,13 @@
 //! | artifact binding (message digest, DSSE subjects) | [`artifact`] |
 //! | Fulcio chain, SCT, Rekor SET, inclusion proof, checkpoint, RFC 3161 | delegated to `sigstore-verify`, driven and mapped in [`verifier`] |
 //! | verdict cache for repeated bundles | [`cache`] |
+//! | memo of signatures already verified (trust-root chains, repeated SETs) | [`signature_memo`] |
+//! | OCI manifests and blobs: size bounds, digest checks, the [`oci::ImageSource`] trait | [`oci`], [`oci_layout`] |
+//! | container image signatures and attestations (cosign's formats, OCI referrers) | [`cosign`] |
+//! | Fulcio chain and SCT for Rekor `intoto` v0.0.1 attestations | [`fulcio`] |
+//! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
+//! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
+//! | SPDX SBOMs: lenient streaming parse, validation, NTIA minimum elements | [`sbom`] |
 //!
 //! Every failure is a [`VerifyError`] whose variants say what was expected and
 //! what was found; [`VerifyError::code`] is a stable machine-readable reason.
@@ -29,10 +36,18 @@
 pub mod artifact;
 pub mod bundle;
 pub mod cache;
+pub mod cosign;
 pub mod error;
+pub mod fulcio;
 pub mod identity;
 pub mod limits;
+pub mod oci;
+pub mod oci_layout;
 pub mod outcome;
+pub mod sbom;
+pub mod signature_memo;
+pub mod slsa;
+pub mod tlog_lookup;
 pub mod trust_root;
 pub mod verifier;
 

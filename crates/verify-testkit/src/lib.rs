@@ -36,10 +36,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cosign;
 mod fulcio;
 mod keys;
 mod pem;
 mod rekor;
+pub mod tls;
 mod tsa;
 mod x509;
 

@@ -71,20 +71,50 @@ fn free_port() -> u16 {
 pub struct Registry {
     child: Child,
     pub addr: String,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// The CA that issued its TLS certificate, for HTTPS.
+    ca_pem: Option<String>,
     _dir: TempDir,
 }
 
 impl Registry {
     /// Start a registry with filesystem storage in a temporary directory.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Start a registry serving HTTPS with this identity.
+    pub fn start_tls(tls: &verify_testkit::tls::TlsIdentity) -> Self {
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&verify_testkit::tls::TlsIdentity>) -> Self {
         let dir = TempDir::new("registry");
+        let mut tls_config = String::new();
+        let mut client = reqwest::blocking::Client::builder();
+        if let Some(tls) = tls {
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert, &tls.cert_pem).unwrap();
+            std::fs::write(&key, &tls.key_pem).unwrap();
+            tls_config = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            );
+            client = client.add_root_certificate(
+                reqwest::Certificate::from_pem(tls.ca_pem.as_bytes()).unwrap(),
+            );
+        }
+        let client = client.build().unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         for _ in 0..5 {
             let port = free_port();
             let config = dir.path().join("config.yml");
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls_config}",
                     dir.path().join("data").display()
                 ),
             )
@@ -102,13 +132,17 @@ impl Registry {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
-                if reqwest::blocking::get(format!("http://{addr}/v2/"))
+                if client
+                    .get(format!("{scheme}://{addr}/v2/"))
+                    .send()
                     .map(|r| r.status().is_success())
                     .unwrap_or(false)
                 {
                     return Self {
                         child,
                         addr,
+                        scheme,
+                        ca_pem: tls.map(|t| t.ca_pem.clone()),
                         _dir: dir,
                     };
                 }
@@ -121,9 +155,14 @@ impl Registry {
     }
 
     pub fn pusher(&self) -> Pusher {
+        let mut client = reqwest::blocking::Client::builder();
+        if let Some(ca) = &self.ca_pem {
+            client =
+                client.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
+        }
         Pusher {
-            base: format!("http://{}", self.addr),
-            http: reqwest::blocking::Client::new(),
+            base: format!("{}://{}", self.scheme, self.addr),
+            http: client.build().unwrap(),
         }
     }
 }

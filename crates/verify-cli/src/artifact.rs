@@ -1,0 +1,92 @@
+//! `verify artifact`: files against their SLSA provenance
+//! (slsa-verifier's `verify-artifact`).
+
+use std::fs::File;
+use std::path::Path;
+use std::process::ExitCode;
+
+use verify_core::bundle::{read_bounded, ReadError};
+use verify_core::slsa::{
+    digest_reader, same_builder, verify_artifact_provenance, ProvenanceOptions, SlsaError,
+};
+use verify_core::{Limits, TrustRoot, Verifier};
+
+use crate::cli::{ArtifactArgs, SlsaArgs};
+use crate::output;
+
+pub fn run(args: &ArtifactArgs) -> ExitCode {
+    let format = args.output;
+    let limits = Limits::default();
+    let verifier = match load_verifier(args.trusted_root.as_deref(), &limits) {
+        Ok(v) => v,
+        Err(message) => return output::usage(format, &message),
+    };
+    let provenance = match read_bounded(&args.provenance_path, limits.max_bundle_bytes) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Io(e)) => {
+            return output::usage(
+                format,
+                &format!(
+                    "cannot read --provenance-path {}: {e}",
+                    args.provenance_path.display()
+                ),
+            )
+        }
+        Err(ReadError::TooLarge { limit, found }) => {
+            return output::slsa_failure(format, None, &SlsaError::TooLarge { limit, found })
+        }
+    };
+    let options = provenance_options(&args.slsa);
+
+    let mut results = Vec::with_capacity(args.artifacts.len());
+    for path in &args.artifacts {
+        let digest = match File::open(path).and_then(digest_reader) {
+            Ok(d) => d,
+            Err(e) => {
+                return output::usage(
+                    format,
+                    &format!("cannot read artifact {}: {e}", path.display()),
+                )
+            }
+        };
+        match verify_artifact_provenance(&verifier, &provenance, &digest, &options) {
+            Ok(v) => {
+                output::slsa_artifact_passed(format, path, &v);
+                results.push(v);
+            }
+            Err(e) => return output::slsa_failure(format, Some(path), &e),
+        }
+    }
+    if let Err(e) = same_builder(&results) {
+        return output::slsa_failure(format, None, &e);
+    }
+    output::slsa_success(
+        format,
+        &args.artifacts,
+        &results,
+        args.slsa.print_provenance,
+    )
+}
+
+/// The user's expectations, from the flags.
+pub fn provenance_options(slsa: &SlsaArgs) -> ProvenanceOptions {
+    ProvenanceOptions {
+        source_uri: slsa.source_uri.clone(),
+        source_branch: slsa.source_branch.clone(),
+        source_tag: slsa.source_tag.clone(),
+        source_versioned_tag: slsa.source_versioned_tag.clone(),
+        builder_id: slsa.builder_id.clone(),
+        // Later keys overwrite earlier ones, as with slsa-verifier.
+        workflow_inputs: slsa.build_workflow_input.iter().cloned().collect(),
+    }
+}
+
+fn load_verifier(trusted_root: Option<&Path>, limits: &Limits) -> Result<Verifier, String> {
+    let root = match trusted_root {
+        Some(path) => TrustRoot::from_file(path, limits).map_err(|e| e.to_string())?,
+        None => TrustRoot::production().map_err(|e| e.to_string())?,
+    };
+    Ok(Verifier::new(root)
+        .map_err(|e| e.to_string())?
+        .with_limits(*limits))
+}

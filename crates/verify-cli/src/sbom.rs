@@ -1,0 +1,19 @@
+//! `verify sbom --file FILE`: read and validate a local SPDX SBOM (a
+//! document, or an in-toto statement carrying one).
+
+use std::process::ExitCode;
+
+use verify_core::sbom::{read_file, SbomLimits};
+
+use crate::cli::SbomArgs;
+use crate::output;
+
+pub fn run(args: &SbomArgs) -> ExitCode {
+    let Some(path) = &args.file else {
+        return output::usage(args.output, "give --file FILE (an SPDX JSON document)");
+    };
+    match read_file(path, &SbomLimits::default()) {
+        Ok(sbom) => output::sbom_report(args.output, &sbom.validate(), args.require_ntia),
+        Err(e) => output::sbom_failure(args.output, &e),
+    }
+}

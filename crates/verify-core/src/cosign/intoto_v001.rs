@@ -1,0 +1,266 @@
+//! Attestations logged as Rekor `intoto` v0.0.1 entries (cosign before
+//! v2.0, e.g. the SLSA container generator up to v1.9), which a Sigstore
+//! bundle cannot carry, verified with the same primitives `sigstore-verify`
+//! uses, in this order:
+//!
+//! 1. the body is an `intoto` v0.0.1 entry whose `content.hash` is the
+//!    SHA-256 of the attestation layer (the DSSE envelope as stored), whose
+//!    `payloadHash` (when present) is the SHA-256 of the envelope's payload,
+//!    and whose `publicKey` is the layer's certificate (or the caller's key);
+//! 2. the SET: the trusted log key for the entry's log ID, valid at the
+//!    integrated time, signed the canonical JSON of body, integrated time,
+//!    log ID and log index; the integrated time is not in the future;
+//! 3. for a certificate: the identity policy, the chain to a Fulcio CA valid
+//!    at the integrated time, the certificate's validity at that time, and
+//!    an embedded SCT (unless `--insecure-ignore-sct`);
+//! 4. one of the envelope's signatures verifies over its DSSE PAE with the
+//!    certificate's (or the caller's) key.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use jiff::Timestamp;
+use serde::Deserialize;
+use sigstore_crypto::KeyAlgorithm;
+use sigstore_types::{DerCertificate, DerPublicKey, Sha256Hash, SignatureBytes};
+
+use super::legacy::{decode_b64, Envelope, LayerEvidence, RekorBundle};
+use crate::error::{CertificateError, TlogError, VerifyError};
+use crate::identity::{Policy, PolicyError};
+use crate::outcome::{CertificateClaims, SignerKind, Verified};
+use crate::Verifier;
+
+/// What [`Verified::bundle_media_type`] says for this path.
+pub const MEDIA_TYPE: &str = "application/vnd.dev.cosign.attestation+rekor.intoto.v0.0.1";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    api_version: String,
+    kind: String,
+    spec: Spec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    content: Content,
+    public_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    hash: Hash,
+    #[serde(default)]
+    payload_hash: Option<Hash>,
+}
+
+#[derive(Deserialize)]
+struct Hash {
+    algorithm: String,
+    value: String,
+}
+
+/// Verify an attestation layer (`envelope_bytes` as stored) whose log entry
+/// is `rekor`, an `intoto` v0.0.1 entry.
+pub fn verify(
+    verifier: &Verifier,
+    policy: &Policy,
+    envelope_bytes: &[u8],
+    envelope: &Envelope,
+    evidence: &LayerEvidence,
+    rekor: &RekorBundle,
+) -> Result<Verified, VerifyError> {
+    let mismatch = |detail: String| VerifyError::from(TlogError::EntryMismatch { detail });
+    let malformed = |detail: String| VerifyError::from(TlogError::MalformedEntry { detail });
+
+    // 1. The body describes this envelope and this signer.
+    let body: Body = serde_json::from_slice(&rekor.body)
+        .map_err(|e| malformed(format!("intoto v0.0.1 body: {e}")))?;
+    if body.kind != "intoto" || body.api_version != "0.0.1" {
+        return Err(malformed(format!(
+            "expected an intoto 0.0.1 body, found {} {}",
+            body.kind, body.api_version
+        )));
+    }
+    let check_hash = |what: &str, hash: &Hash, bytes: &[u8]| {
+        if hash.algorithm != "sha256" {
+            return Err(mismatch(format!(
+                "{what} uses {}, expected sha256",
+                hash.algorithm
+            )));
+        }
+        let found = hex::encode(sigstore_crypto::sha256(bytes).as_bytes());
+        if !hash.value.eq_ignore_ascii_case(&found) {
+            return Err(mismatch(format!(
+                "{what}: the log records {}, the layer hashes to {found}",
+                hash.value
+            )));
+        }
+        Ok(())
+    };
+    check_hash("content hash", &body.spec.content.hash, envelope_bytes)?;
+    if let Some(payload_hash) = &body.spec.content.payload_hash {
+        check_hash("payload hash", payload_hash, &envelope.payload)?;
+    }
+    let logged_pem = String::from_utf8(
+        decode_b64(&body.spec.public_key).map_err(|e| malformed(format!("publicKey: {e}")))?,
+    )
+    .map_err(|_| malformed("publicKey is not PEM".into()))?;
+
+    // 2. The SET authenticates the entry and its integrated time.
+    let time = verify_set(verifier, rekor)?;
+
+    // 3. The signer.
+    let (key, scheme, info) = match policy {
+        Policy::Identity(identity) => {
+            let leaf = evidence.certificate.as_ref().ok_or_else(|| {
+                VerifyError::from(PolicyError::WrongBundleKind {
+                    expected: "a keyless attestation with a Fulcio certificate",
+                    found: "an attestation without a certificate",
+                })
+            })?;
+            let logged = DerCertificate::from_pem(&logged_pem)
+                .map_err(|e| mismatch(format!("the log records no certificate: {e}")))?;
+            if logged.as_bytes() != leaf.as_bytes() {
+                return Err(mismatch(
+                    "the log records another certificate than the layer's".into(),
+                ));
+            }
+            let info = sigstore_crypto::parse_certificate_info(leaf).map_err(|e| {
+                CertificateError::Malformed {
+                    detail: e.to_string(),
+                }
+            })?;
+            identity.check(&info)?;
+            let root = verifier.trust_root().as_sigstore();
+            let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
+            if time < info.not_before {
+                return Err(CertificateError::NotYetValid {
+                    time: time.to_string(),
+                    not_before: info.not_before.to_string(),
+                }
+                .into());
+            }
+            if time > info.not_after {
+                return Err(CertificateError::Expired {
+                    time: time.to_string(),
+                    not_after: info.not_after.to_string(),
+                }
+                .into());
+            }
+            if !identity.insecure_ignore_sct {
+                crate::fulcio::verify_sct(root, leaf, &issuer)?;
+            }
+            let scheme = info.key_algorithm.default_signing_scheme();
+            (info.public_key.clone(), scheme, Some(info))
+        }
+        Policy::Key(key_policy) => {
+            let logged = match DerCertificate::from_pem(&logged_pem) {
+                Ok(cert) => sigstore_crypto::parse_certificate_info(&cert)
+                    .map(|i| i.public_key)
+                    .map_err(|e| malformed(format!("logged certificate: {e}")))?,
+                Err(_) => DerPublicKey::from_pem(&logged_pem)
+                    .map_err(|e| malformed(format!("logged public key: {e}")))?,
+            };
+            if logged != key_policy.key {
+                return Err(mismatch("the log records another key than --key".into()));
+            }
+            let scheme = KeyAlgorithm::from_spki(&key_policy.key)
+                .map_err(|e| PolicyError::InvalidKey {
+                    detail: e.to_string(),
+                })?
+                .default_signing_scheme();
+            (key_policy.key.clone(), scheme, None)
+        }
+    };
+
+    // 4. The envelope's signature.
+    let pae = sigstore_types::pae(&envelope.payload_type, &envelope.payload);
+    let mut last = None;
+    for (sig, _) in &envelope.signatures {
+        match sigstore_crypto::verify_signature(
+            &key,
+            &pae,
+            &SignatureBytes::new(sig.clone()),
+            scheme,
+        ) {
+            Ok(()) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e.to_string()),
+        }
+    }
+    if let Some(detail) = last {
+        return Err(VerifyError::Signature {
+            detail: format!("DSSE signature verification failed: {detail}"),
+        });
+    }
+
+    Ok(Verified {
+        bundle_media_type: MEDIA_TYPE.into(),
+        signer: if info.is_some() {
+            SignerKind::Certificate
+        } else {
+            SignerKind::PublicKey
+        },
+        identity: info
+            .as_ref()
+            .and_then(|i| i.identity.as_ref().map(|s| s.as_str().to_string())),
+        issuer: info.as_ref().and_then(|i| i.issuer.clone()),
+        log_index: u64::try_from(rekor.log_index).ok(),
+        integrated_time: Some(time.to_string()),
+        signed_timestamps: vec![time.to_string()],
+        artifact_digest: None,
+        tlog_verified: true,
+        sct_verified: matches!(policy, Policy::Identity(p) if !p.insecure_ignore_sct),
+        certificate: info.as_ref().map(CertificateClaims::from_info),
+    })
+}
+
+/// Verify a cosign bundle annotation's SET against the trusted root and
+/// return the integrated time it authenticates.
+pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp, VerifyError> {
+    let promise = |detail: String| VerifyError::from(TlogError::InclusionPromise { detail });
+    let time = Timestamp::from_second(rekor.integrated_time).map_err(|e| {
+        VerifyError::from(TlogError::IntegratedTime {
+            detail: format!("{}: {e}", rekor.integrated_time),
+        })
+    })?;
+    if time > Timestamp::now() {
+        return Err(TlogError::IntegratedTime {
+            detail: format!("integrated time {time} is in the future"),
+        }
+        .into());
+    }
+    let log_id = Sha256Hash::try_from(rekor.log_id.as_slice()).map_err(|_| {
+        VerifyError::from(TlogError::MalformedEntry {
+            detail: "log ID is not 32 bytes".into(),
+        })
+    })?;
+    let keyring = verifier
+        .trust_root()
+        .as_sigstore()
+        .rekor_keys()
+        .map_err(|e| promise(format!("trusted log keys are unusable: {e}")))?;
+    let key = keyring.key_at(&log_id, time).ok_or_else(|| {
+        VerifyError::from(TlogError::UnknownLog {
+            log_id: hex::encode(&rekor.log_id),
+        })
+    })?;
+    let payload = serde_json::json!({
+        "body": STANDARD.encode(&rekor.body),
+        "integratedTime": rekor.integrated_time,
+        "logID": hex::encode(&rekor.log_id),
+        "logIndex": rekor.log_index,
+    });
+    let canonical = serde_json_canonicalizer::to_vec(&payload)
+        .map_err(|e| promise(format!("cannot canonicalize the SET payload: {e}")))?;
+    key.verify(
+        &canonical,
+        &SignatureBytes::new(rekor.signed_entry_timestamp.clone()),
+    )
+    .map_err(|e| promise(format!("SET does not verify: {e}")))?;
+    Ok(time)
+}

@@ -1,0 +1,204 @@
+//! Fulcio certificate checks for evidence that no bundle can carry.
+//!
+//! Sigstore bundles are verified by `sigstore-verify`, which checks the
+//! certificate chain and SCT itself. Older cosign attestations are logged as
+//! Rekor `intoto` v0.0.1 entries, which bundles cannot represent; for those,
+//! [`crate::cosign`] checks the same things with the same primitives:
+//!
+//! - [`verify_chain`]: the leaf chains, with the code-signing extended key
+//!   usage, to a Fulcio CA of the trusted root whose `validFor` window
+//!   contains the (log-authenticated) signing time, checked at that time
+//!   (rustls-webpki, with sigstore-crypto's algorithms);
+//! - [`verify_sct`]: an embedded SCT, rebuilt as the RFC 6962 precertificate
+//!   entry, is signed by a CT log of the trusted root that was valid when the
+//!   SCT was issued (sigstore-crypto's keyring).
+
+use der::{Decode, Encode};
+use jiff::Timestamp;
+use rustls_pki_types::{CertificateDer, UnixTime};
+use sigstore_crypto::SigningScheme;
+use sigstore_trust_root::TrustedRoot;
+use sigstore_types::{DerCertificate, Sha256Hash, SignatureBytes};
+use x509_cert::ext::pkix::sct::{
+    HashAlgorithm as SctHash, SignatureAlgorithm as SctSignature, SignedCertificateTimestampList,
+};
+
+use crate::error::CertificateError;
+
+/// `id-kp-codeSigning` (1.3.6.1.5.5.7.3.3), DER contents.
+const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// The embedded SCT list extension (1.3.6.1.4.1.11129.2.4.2).
+const SCT_LIST_OID: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+
+/// Verify that `leaf` chains (through `intermediates` or the trusted root's
+/// own certificates) to a Fulcio CA valid at `time`, with the code-signing
+/// usage, and return the SubjectPublicKeyInfo (DER) of the leaf's issuer.
+pub fn verify_chain(
+    root: &TrustedRoot,
+    leaf: &DerCertificate,
+    intermediates: &[DerCertificate],
+    time: Timestamp,
+) -> Result<Vec<u8>, CertificateError> {
+    let mut anchors = Vec::new();
+    for ca in &root.certificate_authorities {
+        if ca.valid_for.is_some_and(|w| !w.contains(time)) {
+            continue;
+        }
+        for cert in &ca.cert_chain.certificates {
+            let der = CertificateDer::from(cert.raw_bytes.as_bytes());
+            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|e| {
+                CertificateError::Untrusted {
+                    detail: format!("trusted root CA certificate is unusable: {e}"),
+                }
+            })?;
+            anchors.push(anchor.to_owned());
+        }
+    }
+    if anchors.is_empty() {
+        return Err(CertificateError::NoValidAuthority {
+            time: time.to_string(),
+        });
+    }
+    let leaf_der = CertificateDer::from(leaf.as_bytes());
+    let ee =
+        webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| CertificateError::Malformed {
+            detail: e.to_string(),
+        })?;
+    let intermediates: Vec<CertificateDer<'_>> = intermediates
+        .iter()
+        .map(|c| CertificateDer::from(c.as_bytes()))
+        .collect();
+    let seconds = u64::try_from(time.as_second()).map_err(|_| CertificateError::Untrusted {
+        detail: format!("signing time {time} precedes 1970"),
+    })?;
+    let path = ee
+        .verify_for_usage(
+            sigstore_crypto::WEBPKI_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)),
+            webpki::KeyUsage::required(CODE_SIGNING),
+            None,
+            None,
+        )
+        .map_err(|e| CertificateError::Untrusted {
+            detail: format!("certificate chain does not verify at {time}: {e}"),
+        })?;
+    match path.intermediate_certificates().next() {
+        Some(issuer) => Ok(issuer.subject_public_key_info().as_ref().to_vec()),
+        None => {
+            // webpki gives the anchor's SPKI without its SEQUENCE header.
+            der::asn1::Any::new(
+                der::Tag::Sequence,
+                path.anchor().subject_public_key_info.as_ref(),
+            )
+            .and_then(|any| any.to_der())
+            .map_err(|e| CertificateError::Malformed {
+                detail: format!("issuer key: {e}"),
+            })
+        }
+    }
+}
+
+/// Verify that one SCT embedded in `leaf` is signed by a trusted CT log over
+/// the precertificate `leaf` was issued from (`issuer_spki`: the issuer's
+/// SubjectPublicKeyInfo DER).
+pub fn verify_sct(
+    root: &TrustedRoot,
+    leaf: &DerCertificate,
+    issuer_spki: &[u8],
+) -> Result<(), CertificateError> {
+    let sct_error = |detail: String| CertificateError::Sct { detail };
+    let cert = x509_cert::Certificate::from_der(leaf.as_bytes()).map_err(|e| {
+        CertificateError::Malformed {
+            detail: e.to_string(),
+        }
+    })?;
+    let list: SignedCertificateTimestampList = match cert.tbs_certificate.get() {
+        Ok(Some((_, list))) => list,
+        Ok(None) => return Err(sct_error("the certificate embeds no SCT".into())),
+        Err(e) => return Err(sct_error(format!("SCT list does not parse: {e}"))),
+    };
+    let scts = list
+        .parse_timestamps()
+        .map_err(|e| sct_error(format!("SCT list does not parse: {e:?}")))?;
+    // The precertificate: the TBS without the SCT list extension.
+    let mut tbs = cert.tbs_certificate.clone();
+    tbs.extensions = tbs.extensions.map(|exts| {
+        exts.into_iter()
+            .filter(|ext| ext.extn_id != SCT_LIST_OID)
+            .collect()
+    });
+    let tbs_der = tbs
+        .to_der()
+        .map_err(|e| sct_error(format!("cannot encode the precertificate: {e}")))?;
+    let issuer_key_hash = sigstore_crypto::sha256(issuer_spki);
+    let mut last_error = sct_error("the certificate embeds no SCT".into());
+    for serialized in &scts {
+        let sct = match serialized.parse_timestamp() {
+            Ok(sct) => sct,
+            Err(e) => {
+                last_error = sct_error(format!("SCT does not parse: {e:?}"));
+                continue;
+            }
+        };
+        let scheme = match (
+            sct.signature.algorithm.signature,
+            sct.signature.algorithm.hash,
+        ) {
+            (SctSignature::Ecdsa, SctHash::Sha256) => SigningScheme::EcdsaP256Sha256,
+            (SctSignature::Ecdsa, SctHash::Sha384) => SigningScheme::EcdsaP384Sha384,
+            (SctSignature::Rsa, SctHash::Sha256) => SigningScheme::RsaPkcs1Sha256,
+            (SctSignature::Rsa, SctHash::Sha384) => SigningScheme::RsaPkcs1Sha384,
+            (SctSignature::Rsa, SctHash::Sha512) => SigningScheme::RsaPkcs1Sha512,
+            (s, h) => {
+                last_error = sct_error(format!("unsupported SCT algorithm {s:?}/{h:?}"));
+                continue;
+            }
+        };
+        // RFC 6962 section 3.2: the digitally-signed precertificate entry.
+        let tbs_len = u32::try_from(tbs_der.len())
+            .ok()
+            .filter(|len| *len < (1 << 24))
+            .ok_or_else(|| sct_error("precertificate too large".into()))?;
+        let extensions = sct.extensions.as_slice();
+        let mut signed = Vec::with_capacity(tbs_der.len() + 64);
+        signed.push(0); // version v1
+        signed.push(0); // signature_type certificate_timestamp
+        signed.extend_from_slice(&sct.timestamp.to_be_bytes());
+        signed.extend_from_slice(&1u16.to_be_bytes()); // precert_entry
+        signed.extend_from_slice(issuer_key_hash.as_bytes());
+        signed.extend_from_slice(&tbs_len.to_be_bytes()[1..]);
+        signed.extend_from_slice(&tbs_der);
+        signed.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+        signed.extend_from_slice(extensions);
+
+        let keyring = match root.ctfe_keys(scheme) {
+            Ok(keyring) => keyring,
+            Err(e) => {
+                last_error = sct_error(format!("trusted CT log keys are unusable: {e}"));
+                continue;
+            }
+        };
+        let issued = i64::try_from(sct.timestamp)
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .ok_or_else(|| sct_error("SCT timestamp out of range".into()))?;
+        match keyring.verify_with_key_id_at(
+            &Sha256Hash::new(sct.log_id.key_id),
+            issued,
+            &signed,
+            &SignatureBytes::new(sct.signature.signature.as_slice().to_vec()),
+        ) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                last_error = sct_error(format!(
+                    "SCT from log {} does not verify: {e}",
+                    hex::encode(sct.log_id.key_id)
+                ))
+            }
+        }
+    }
+    Err(last_error)
+}

@@ -1,0 +1,331 @@
+//! Provenance for files: recognising the provenance input, verifying it
+//! cryptographically, then applying the SLSA rules.
+//!
+//! The input is recognised by content, not by file name (the generators
+//! write Sigstore bundles to `.intoto.jsonl` files):
+//!
+//! - one JSON object whose keys are a Sigstore bundle's (`mediaType`,
+//!   `verificationMaterial`, `dsseEnvelope`, `messageSignature`, or their
+//!   snake_case forms) is a **bundle**: it embeds the signing certificate
+//!   and the Rekor entry, and is verified offline by [`crate::Verifier`]
+//!   (Fulcio chain at the log's integrated time, SCT, SET, inclusion proof
+//!   and checkpoint, DSSE signature) with no identity policy: the SLSA rules
+//!   decide who may have signed;
+//! - a JSON object with `payloadType` is a **bare DSSE envelope**
+//!   (slsa-github-generator before v2). Its certificate, if any, is not tied
+//!   to a log entry without searching Rekor, so it is refused with
+//!   [`SlsaError::NeedsOnlineLookup`];
+//! - anything else, including several JSON lines, is refused.
+//!
+//! Then, as slsa-verifier does for bundles: the bundle must carry a DSSE
+//! envelope and a transparency-log entry, and its certificate must be
+//! issued for a GitHub Actions token to a `https://github.com/` workflow.
+
+use serde::Deserialize;
+use sigstore_types::{Bundle, SignatureContent};
+
+use crate::artifact::{Artifact, ArtifactDigest};
+use crate::error::VerifyError;
+use crate::identity::{IdentityPolicy, Policy};
+use crate::verifier::Verifier;
+
+use super::builder::{check_builder_id_supported, TrustedBuilders, GITHUB_ACTIONS_ISSUER};
+use super::error::SlsaError;
+use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
+
+/// Top-level keys of a Sigstore bundle (protobuf JSON, both spellings).
+const BUNDLE_KEYS: &[&str] = &[
+    "mediaType",
+    "media_type",
+    "verificationMaterial",
+    "verification_material",
+    "dsseEnvelope",
+    "dsse_envelope",
+    "messageSignature",
+    "message_signature",
+];
+
+/// What kind of provenance input this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvenanceFormat {
+    /// A Sigstore bundle (verifiable offline).
+    SigstoreBundle,
+    /// A bare DSSE envelope with a certificate in its signature.
+    DsseWithCertificate,
+    /// A bare DSSE envelope without a certificate.
+    BareDsse,
+}
+
+/// Recognise the provenance input by its content.
+pub fn recognize(provenance: &[u8]) -> Result<ProvenanceFormat, SlsaError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(provenance).map_err(|e| SlsaError::UnrecognizedProvenance {
+            found: if provenance.iter().filter(|b| **b == b'\n').count() > 1 {
+                format!("not one JSON value (several JSON lines are not supported): {e}")
+            } else {
+                format!("not one JSON value: {e}")
+            },
+        })?;
+    let serde_json::Value::Object(map) = &value else {
+        return Err(SlsaError::UnrecognizedProvenance {
+            found: "JSON that is not an object".into(),
+        });
+    };
+    if map.contains_key("payloadType") {
+        #[derive(Deserialize)]
+        struct Sig {
+            #[serde(default)]
+            cert: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Env {
+            #[serde(default)]
+            signatures: Vec<Sig>,
+        }
+        let env: Env = serde_json::from_value(value.clone()).map_err(|e| {
+            SlsaError::UnrecognizedProvenance {
+                found: format!("a malformed DSSE envelope: {e}"),
+            }
+        })?;
+        let with_cert = env.signatures.len() == 1
+            && env.signatures[0]
+                .cert
+                .as_deref()
+                .is_some_and(|c| !c.is_empty());
+        return Ok(if with_cert {
+            ProvenanceFormat::DsseWithCertificate
+        } else {
+            ProvenanceFormat::BareDsse
+        });
+    }
+    if let Some(key) = map.keys().find(|k| !BUNDLE_KEYS.contains(&k.as_str())) {
+        return Err(SlsaError::UnrecognizedProvenance {
+            found: format!(
+                "a JSON object with key {key:?}, which neither a bundle nor a DSSE envelope has"
+            ),
+        });
+    }
+    Ok(ProvenanceFormat::SigstoreBundle)
+}
+
+/// The SHA-256 subject digests named in a DSSE payload (read leniently:
+/// the strict reading comes with the SLSA rules).
+fn sha256_subjects(payload: &[u8]) -> Vec<ArtifactDigest> {
+    #[derive(Deserialize)]
+    struct Subject {
+        #[serde(default)]
+        digest: std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    #[derive(Deserialize)]
+    struct Header {
+        #[serde(default)]
+        subject: Vec<Subject>,
+    }
+    let Ok(header) = serde_json::from_slice::<Header>(payload) else {
+        return Vec::new();
+    };
+    header
+        .subject
+        .iter()
+        .filter_map(|s| s.digest.get("sha256")?.as_str())
+        .filter_map(|hex| ArtifactDigest::parse(&format!("sha256:{hex}")).ok())
+        .collect()
+}
+
+/// SHA-256 of everything `reader` yields, in constant memory: artifacts may
+/// be large, and only their digest is compared with the provenance.
+pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<ArtifactDigest> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ArtifactDigest(hasher.finalize().into()))
+}
+
+/// Verify `provenance` (a bundle's JSON bytes) for the file whose SHA-256
+/// is `artifact`, with `verifier`'s trusted root, then apply the SLSA
+/// rules with the trusted builders for files.
+pub fn verify_artifact_provenance(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    options: &ProvenanceOptions,
+) -> Result<VerifiedProvenance, SlsaError> {
+    check_builder_id_supported(options.builder_id.as_deref())?;
+    let limit = verifier.limits().max_bundle_bytes;
+    if provenance.len() > limit {
+        return Err(SlsaError::TooLarge {
+            limit,
+            found: provenance.len(),
+        });
+    }
+    match recognize(provenance)? {
+        ProvenanceFormat::SigstoreBundle => {}
+        ProvenanceFormat::DsseWithCertificate => {
+            return Err(SlsaError::NeedsOnlineLookup {
+                found: "with an embedded certificate but no Rekor entry",
+            })
+        }
+        ProvenanceFormat::BareDsse => {
+            return Err(SlsaError::NeedsOnlineLookup {
+                found: "without a certificate",
+            })
+        }
+    }
+    let bundle = crate::bundle::parse(provenance, limit).map_err(VerifyError::from)?;
+    let (payload_type, payload) = match &bundle.content {
+        SignatureContent::DsseEnvelope(env) => (env.payload_type.clone(), env.payload.as_bytes()),
+        SignatureContent::MessageSignature(_) => {
+            return Err(SlsaError::UnexpectedBundleContent {
+                found: "a message signature",
+            })
+        }
+        _ => {
+            return Err(SlsaError::UnexpectedBundleContent {
+                found: "neither a DSSE envelope nor a message signature",
+            })
+        }
+    };
+    let claims = verify_signature(verifier, &bundle, payload, artifact)?;
+    verify_provenance(
+        &claims,
+        &payload_type,
+        payload,
+        &hex::encode(artifact.0),
+        options,
+        &TrustedBuilders::ARTIFACT,
+    )
+}
+
+/// The cryptographic half: the bundle verifies, and its certificate is a
+/// GitHub Actions workflow's. Returns the certificate's claims.
+///
+/// The DSSE signature covers the whole statement, so it is verified bound
+/// to one of the statement's own subjects (the artifact's digest when it is
+/// one): whether the *artifact* is a subject is a SLSA rule, checked in
+/// slsa-verifier's order by [`verify_provenance`] with its own error.
+fn verify_signature(
+    verifier: &Verifier,
+    bundle: &Bundle,
+    payload: &[u8],
+    artifact: &ArtifactDigest,
+) -> Result<crate::outcome::CertificateClaims, SlsaError> {
+    if bundle.verification_material.tlog_entries.is_empty() {
+        return Err(VerifyError::Unsupported {
+            detail: "provenance bundle has no transparency-log entry; one is required to verify it offline".into(),
+        }
+        .into());
+    }
+    let subjects = sha256_subjects(payload);
+    let binding = if subjects.contains(artifact) {
+        *artifact
+    } else {
+        subjects.first().copied().unwrap_or(*artifact)
+    };
+    let policy = Policy::Identity(IdentityPolicy::any_identity());
+    let verified = verifier.verify_parsed(bundle, Artifact::Digest(binding), &policy)?;
+    let claims = verified.certificate.ok_or(SlsaError::InvalidCertificate {
+        expected: "a Fulcio certificate",
+        found: "a key-based bundle".into(),
+    })?;
+    let issuer = claims.issuer.clone().unwrap_or_default();
+    if issuer != GITHUB_ACTIONS_ISSUER {
+        return Err(SlsaError::InvalidCertificate {
+            expected: "the GitHub Actions OIDC issuer https://token.actions.githubusercontent.com",
+            found: issuer,
+        });
+    }
+    let subject = claims.subject.clone().unwrap_or_default();
+    // slsa-verifier's certificate identity is the unanchored regular
+    // expression `https://github.com/*`.
+    if !matches_github_san(&subject) {
+        return Err(SlsaError::InvalidCertificate {
+            expected: "a workflow identity on https://github.com/",
+            found: subject,
+        });
+    }
+    Ok(claims)
+}
+
+/// The unanchored regular expression `https://github.com/*`: somewhere in
+/// `san`, `https://github`, any one character but a newline (the pattern's
+/// unescaped `.`), then `com` (the trailing `/*` matches the empty string).
+fn matches_github_san(san: &str) -> bool {
+    san.match_indices("https://github").any(|(i, m)| {
+        let mut rest = san[i + m.len()..].chars();
+        rest.next().is_some_and(|c| c != '\n') && rest.as_str().starts_with("com")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_inputs_by_content() {
+        assert_eq!(
+            recognize(br#"{"mediaType":"x","verificationMaterial":{},"dsseEnvelope":{}}"#).unwrap(),
+            ProvenanceFormat::SigstoreBundle
+        );
+        assert_eq!(
+            recognize(br#"{"media_type":"x","dsse_envelope":{}}"#).unwrap(),
+            ProvenanceFormat::SigstoreBundle
+        );
+        assert_eq!(
+            recognize(br#"{"payloadType":"t","payload":"","signatures":[{"keyid":"","sig":"","cert":"-----BEGIN CERTIFICATE-----"}]}"#).unwrap(),
+            ProvenanceFormat::DsseWithCertificate
+        );
+        assert_eq!(
+            recognize(br#"{"payloadType":"t","payload":"","signatures":[{"keyid":"","sig":""}]}"#)
+                .unwrap(),
+            ProvenanceFormat::BareDsse
+        );
+        for bad in [
+            &b"{}\n{}\n"[..],
+            b"[]",
+            b"not json",
+            br#"{"mediaType":"x","extra":1}"#,
+            br#"{"payloadType":"t","signatures":"x"}"#,
+        ] {
+            assert!(
+                matches!(
+                    recognize(bad),
+                    Err(SlsaError::UnrecognizedProvenance { .. })
+                ),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn reads_subject_digests_leniently() {
+        let hex = "ab".repeat(32);
+        let payload = format!(
+            r#"{{"subject":[{{"name":"a","digest":{{"sha512":"00"}}}},{{"name":"b","digest":{{"sha256":"{hex}"}}}}],"extra":1}}"#
+        );
+        let subjects = sha256_subjects(payload.as_bytes());
+        assert_eq!(subjects.len(), 1);
+        assert_eq!(hex::encode(subjects[0].0), hex);
+        assert!(sha256_subjects(b"[]").is_empty());
+    }
+
+    #[test]
+    fn san_pattern_is_unanchored() {
+        assert!(matches_github_san(
+            "https://github.com/o/r/.github/workflows/x.yml@refs/tags/v1"
+        ));
+        assert!(matches_github_san("xhttps://github.com"));
+        assert!(matches_github_san("https://githubXcom"));
+        assert!(!matches_github_san("https://gitlab.com/o/r"));
+        assert!(!matches_github_san("https://github.co"));
+        assert!(!matches_github_san("someone@example.com"));
+    }
+}

@@ -1,0 +1,50 @@
+//! SLSA provenance from GitHub's trusted builders, with slsa-verifier's
+//! semantics.
+//!
+//! Provenance is trusted because of *who signed it*: a reusable workflow of
+//! `slsa-framework/slsa-github-generator`, isolated from the repository that
+//! calls it, signs with a Fulcio certificate naming itself (the SAN) and the
+//! calling repository (the CI claims). So verification has two halves:
+//!
+//! 1. cryptography, delegated to [`crate::Verifier`] with
+//!    [`crate::IdentityPolicy::any_identity`]: the bundle is genuine and
+//!    logged, whoever signed it;
+//! 2. the rules in [`verify::verify_provenance`], on the verified
+//!    certificate claims and statement: the signer is a trusted builder
+//!    pinned at a release, the source is the repository the user named, the
+//!    artifact is a subject, and the branch, tag, version and workflow
+//!    inputs are what the user asked for.
+//!
+//! | rule | module |
+//! |---|---|
+//! | provenance input (bundle vs bare DSSE), offline verification | [`artifact`] |
+//! | certificate claims → workflow identity | [`workflow`] |
+//! | trusted builders, `--builder-id`, builder refs | [`builder`] |
+//! | SLSA v0.2 / v1.0 statements, build types | [`provenance`] |
+//! | `--source-uri` | [`source`] |
+//! | subject digest | [`subject`] |
+//! | `--source-branch`, `--source-tag`, `--source-versioned-tag` | [`git_ref`] (with [`semver`]) |
+//! | recorded GitHub context, `--build-workflow-input` | [`github_env`] |
+//! | order of the rules | [`verify`] |
+//!
+//! Every failure is a [`SlsaError`] named after slsa-verifier's error.
+//! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`
+//! relaxations (builders at `refs/heads/main`), online Rekor searches for
+//! bare DSSE envelopes, and the npm, Google Cloud Build and BCR verifiers.
+
+pub mod artifact;
+pub mod builder;
+pub mod error;
+pub mod git_ref;
+pub mod github_env;
+pub mod provenance;
+pub mod semver;
+pub mod source;
+pub mod subject;
+pub mod verify;
+pub mod workflow;
+
+pub use artifact::{digest_reader, verify_artifact_provenance};
+pub use builder::TrustedBuilders;
+pub use error::SlsaError;
+pub use verify::{same_builder, verify_provenance, ProvenanceOptions, VerifiedProvenance};

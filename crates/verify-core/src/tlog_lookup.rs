@@ -1,0 +1,204 @@
+//! Online transparency-log evidence, for signatures that carry none.
+//!
+//! cosign signatures made before bundles existed (or with `--tlog-upload`
+//! and no bundle annotation) prove nothing about the log by themselves. The
+//! log is then asked: [`TransparencyLogLookup`] finds the entries indexed
+//! under the signed payload's SHA-256 (`POST /api/v1/index/retrieve`) and
+//! fetches each (`GET /api/v1/log/entries/{uuid}`) with its inclusion proof,
+//! signed checkpoint and SET. [`find_entries`] turns the answers into bundle
+//! log entries after checking that each one is what was asked for (its UUID
+//! is the leaf hash of its body); the entries are then verified like any
+//! bundle's: inclusion proof against the signed checkpoint, SET, and the
+//! body's consistency with the signature.
+//!
+//! The HTTP client lives outside the core (`verify-registry`); tests and
+//! callers supply their own through the trait.
+
+use std::collections::BTreeMap;
+
+use sigstore_types::{KindVersion, TransparencyLogEntry};
+
+/// Looks entries up in a Rekor v1 log.
+pub trait TransparencyLogLookup: Send + Sync {
+    /// The log's URL, for messages.
+    fn url(&self) -> String;
+
+    /// UUIDs (or entry IDs) of the entries indexed under `sha256`.
+    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError>;
+
+    /// The entry as Rekor v1 serves it: `{"<entry id>": {body, integratedTime,
+    /// logID, logIndex, verification}}`.
+    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError>;
+}
+
+/// Why the log could not be asked, or answered nonsense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// `--offline`: the log may not be asked.
+    #[error("the signature carries no transparency-log bundle and --offline forbids looking it up in the log")]
+    Offline,
+    /// No log client was configured.
+    #[error("the signature carries no transparency-log bundle and no log is configured to look it up in")]
+    NoLog,
+    /// The log could not be reached (after retries).
+    #[error("transparency log {url} is unreachable: {detail}")]
+    Unreachable {
+        /// The log URL.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// The log answered with an error status.
+    #[error("transparency log {url} answered HTTP {status}: {detail}")]
+    Http {
+        /// The request URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The log's message.
+        detail: String,
+    },
+    /// The answer is not what was asked for.
+    #[error("transparency log answer is malformed: {detail}")]
+    Malformed {
+        /// Why.
+        detail: String,
+    },
+    /// The log has no entry for the signature.
+    #[error("transparency log {url} has no entry for payload sha256:{digest}")]
+    NotFound {
+        /// The log URL.
+        url: String,
+        /// The payload digest (hex).
+        digest: String,
+    },
+}
+
+/// Most entries fetched for one digest (the same payload may be logged a few
+/// times; more than this is not a legitimate use of the index).
+pub const MAX_ENTRIES_PER_DIGEST: usize = 16;
+
+/// Largest entry answer accepted, in bytes.
+pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The entries indexed under `sha256`, as bundle log entries with their
+/// inclusion proofs and SETs (not yet verified: the caller verifies them
+/// with the signature). Entries whose body is of a kind bundles cannot
+/// carry are skipped.
+pub fn find_entries(
+    lookup: &dyn TransparencyLogLookup,
+    sha256: &[u8; 32],
+) -> Result<Vec<TransparencyLogEntry>, LookupError> {
+    let mut uuids = lookup.search_sha256(sha256)?;
+    uuids.sort();
+    uuids.dedup();
+    if uuids.is_empty() {
+        return Err(LookupError::NotFound {
+            url: lookup.url(),
+            digest: hex::encode(sha256),
+        });
+    }
+    let mut entries = Vec::new();
+    for uuid in uuids.iter().take(MAX_ENTRIES_PER_DIGEST) {
+        let bytes = lookup.entry(uuid)?;
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(LookupError::Malformed {
+                detail: format!("entry {uuid} is larger than {MAX_ENTRY_BYTES} bytes"),
+            });
+        }
+        if let Some(entry) = parse_entry(uuid, &bytes)? {
+            entries.push(entry);
+        }
+    }
+    Ok(entries)
+}
+
+/// Parse one Rekor v1 entry answer and check that it is the entry `uuid`
+/// names: the last 64 hex digits of the ID are the RFC 6962 leaf hash of
+/// the body. `Ok(None)`: a kind bundles cannot carry.
+pub fn parse_entry(uuid: &str, bytes: &[u8]) -> Result<Option<TransparencyLogEntry>, LookupError> {
+    let malformed = |detail: String| LookupError::Malformed { detail };
+    let answer: BTreeMap<String, sigstore_rekor::LogEntry> =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("entry {uuid}: {e}")))?;
+    let [(id, entry)]: [(String, sigstore_rekor::LogEntry); 1] = answer
+        .into_iter()
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|v: Vec<_>| {
+            malformed(format!("entry {uuid}: {} entries in the answer", v.len()))
+        })?;
+    let leaf = hex::encode(sigstore_merkle::hash_leaf(entry.body.as_bytes()).as_bytes());
+    let wanted = uuid.to_ascii_lowercase();
+    let id = id.to_ascii_lowercase();
+    if !id.ends_with(&leaf) || !wanted.ends_with(&leaf) {
+        return Err(malformed(format!(
+            "entry {uuid}: the log answered entry {id} whose body hashes to {leaf}"
+        )));
+    }
+    let Some(kind_version) = kind_version_of(entry.body.as_bytes()) else {
+        return Ok(None);
+    };
+    entry
+        .to_bundle_entry(kind_version)
+        .map(Some)
+        .map_err(|e| malformed(format!("entry {uuid}: {e}")))
+}
+
+/// The kind and version a Rekor body declares, if bundles can carry it.
+pub fn kind_version_of(body: &[u8]) -> Option<KindVersion> {
+    let (kind, version) = body_kind(body)?;
+    match (kind.as_str(), version.as_str()) {
+        ("hashedrekord", "0.0.1") => Some(KindVersion::HashedRekordV001),
+        ("hashedrekord", "0.0.2") => Some(KindVersion::HashedRekordV002),
+        ("dsse", "0.0.1") => Some(KindVersion::DsseV001),
+        ("intoto", "0.0.2") => Some(KindVersion::IntotoV002),
+        _ => None,
+    }
+}
+
+/// The `kind` and `apiVersion` of a Rekor body.
+pub fn body_kind(body: &[u8]) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Head {
+        api_version: String,
+        kind: String,
+    }
+    let head: Head = serde_json::from_slice(body).ok()?;
+    Some((head.kind, head.api_version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            kind_version_of(br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#),
+            Some(KindVersion::HashedRekordV001)
+        );
+        assert_eq!(
+            kind_version_of(br#"{"apiVersion":"0.0.1","kind":"intoto","spec":{}}"#),
+            None
+        );
+        assert_eq!(kind_version_of(b"nonsense"), None);
+    }
+
+    #[test]
+    fn an_answer_for_another_entry_is_refused() {
+        let body = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#;
+        use base64::Engine as _;
+        let answer = serde_json::json!({
+            "00": {
+                "body": base64::engine::general_purpose::STANDARD.encode(body),
+                "integratedTime": 1,
+                "logID": "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d",
+                "logIndex": 1,
+            }
+        });
+        let err = parse_entry("00", &serde_json::to_vec(&answer).unwrap()).unwrap_err();
+        assert!(matches!(err, LookupError::Malformed { .. }), "{err}");
+    }
+}

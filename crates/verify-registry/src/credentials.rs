@@ -1,0 +1,353 @@
+//! Registry credentials, found as `docker` and cosign find them.
+//!
+//! In order: the explicit `--registry-username`/`--registry-password`; then
+//! the Docker client configuration (`$DOCKER_CONFIG/config.json`, else
+//! `~/.docker/config.json`): a credential helper for the registry
+//! (`credHelpers`), an `auths` entry (`auth` = base64 `user:password`, or
+//! `username`/`password`, or an `identitytoken`), then the default helper
+//! (`credsStore`); else anonymous.
+//!
+//! Helpers are the `docker-credential-<name>` programs, run with `get` and
+//! the registry on standard input, bounded in time and output.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Credentials for one registry.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// No credentials.
+    Anonymous,
+    /// A user name and password (or token) for Basic auth and token requests.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Anonymous => f.write_str("Anonymous"),
+            Self::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+        }
+    }
+}
+
+/// Why credentials could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The Docker configuration could not be read or parsed.
+    #[error("docker config {path}: {detail}")]
+    Config {
+        /// The file.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// A credential helper failed.
+    #[error("credential helper docker-credential-{helper} for {registry}: {detail}")]
+    Helper {
+        /// The helper name.
+        helper: String,
+        /// The registry.
+        registry: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Largest Docker configuration read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Longest a credential helper may run.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest helper output read.
+const MAX_HELPER_OUTPUT: u64 = 64 * 1024;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct DockerConfig {
+    #[serde(default)]
+    auths: std::collections::BTreeMap<String, AuthEntry>,
+    #[serde(default)]
+    cred_helpers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    creds_store: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    identitytoken: Option<String>,
+}
+
+/// The Docker configuration file in effect: `$DOCKER_CONFIG/config.json`,
+/// else `$HOME/.docker/config.json`.
+pub fn docker_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker").join("config.json"))
+}
+
+/// The credentials for `registry` (a host, with port if any, as it appears
+/// in image references; Docker Hub as `index.docker.io`) from the Docker
+/// configuration at `config` (absent: anonymous).
+pub fn from_docker_config(
+    config: Option<&Path>,
+    registry: &str,
+) -> Result<Credential, CredentialError> {
+    let Some(path) = config else {
+        return Ok(Credential::Anonymous);
+    };
+    let config = match std::fs::File::open(path) {
+        Ok(file) => {
+            let mut bytes = Vec::new();
+            file.take(MAX_CONFIG_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CredentialError::Config {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+            if bytes.len() as u64 > MAX_CONFIG_BYTES {
+                return Err(CredentialError::Config {
+                    path: path.display().to_string(),
+                    detail: format!("larger than {MAX_CONFIG_BYTES} bytes"),
+                });
+            }
+            serde_json::from_slice::<DockerConfig>(&bytes).map_err(|e| CredentialError::Config {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credential::Anonymous),
+        Err(e) => {
+            return Err(CredentialError::Config {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })
+        }
+    };
+    let keys = config_keys(registry);
+    if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
+        return run_helper(helper, &keys[0]);
+    }
+    if let Some(entry) = keys.iter().find_map(|k| config.auths.get(k)) {
+        if let Some(credential) = decode_entry(entry).map_err(|detail| CredentialError::Config {
+            path: path.display().to_string(),
+            detail: format!("auths[{registry}]: {detail}"),
+        })? {
+            return Ok(credential);
+        }
+    }
+    if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
+        return run_helper(store, &keys[0]);
+    }
+    Ok(Credential::Anonymous)
+}
+
+/// The keys a registry may be filed under in `config.json`.
+fn config_keys(registry: &str) -> Vec<String> {
+    if matches!(
+        registry,
+        "index.docker.io" | "docker.io" | "registry-1.docker.io"
+    ) {
+        return vec![
+            "https://index.docker.io/v1/".into(),
+            "index.docker.io".into(),
+            "docker.io".into(),
+            "registry-1.docker.io".into(),
+        ];
+    }
+    vec![
+        registry.to_string(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+        format!("https://{registry}/v1/"),
+        format!("https://{registry}/v2/"),
+    ]
+}
+
+fn decode_entry(entry: &AuthEntry) -> Result<Option<Credential>, String> {
+    if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
+        let decoded = STANDARD
+            .decode(auth.trim())
+            .map_err(|e| format!("auth is not base64: {e}"))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| "auth is not UTF-8".to_string())?;
+        let (username, password) = decoded.split_once(':').ok_or("auth is not user:password")?;
+        return Ok(Some(Credential::Basic {
+            username: username.into(),
+            password: password.into(),
+        }));
+    }
+    if let (Some(username), Some(password)) = (&entry.username, &entry.password) {
+        return Ok(Some(Credential::Basic {
+            username: username.clone(),
+            password: password.clone(),
+        }));
+    }
+    if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(Some(Credential::Basic {
+            username: "<token>".into(),
+            password: token.into(),
+        }));
+    }
+    Ok(None)
+}
+
+/// Run `docker-credential-<helper> get` for `server`.
+fn run_helper(helper: &str, server: &str) -> Result<Credential, CredentialError> {
+    let fail = |detail: String| CredentialError::Helper {
+        helper: helper.to_string(),
+        registry: server.to_string(),
+        detail,
+    };
+    if helper.is_empty() || helper.contains(['/', '\\']) {
+        return Err(fail("not a helper name".into()));
+    }
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run it: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(server.as_bytes())
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| fail("no output".into()))?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stdout).take(MAX_HELPER_OUTPUT).read_to_end(&mut out);
+        out
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > HELPER_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "no answer within {} s",
+                    HELPER_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(fail(e.to_string())),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&out);
+        // "credentials not found in native keychain": no credentials.
+        if text.to_ascii_lowercase().contains("not found") {
+            return Ok(Credential::Anonymous);
+        }
+        return Err(fail(format!("exited with {status}: {}", text.trim())));
+    }
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let answer: Answer =
+        serde_json::from_slice(&out).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+    if answer.secret.is_empty() {
+        return Ok(Credential::Anonymous);
+    }
+    Ok(Credential::Basic {
+        username: answer.username,
+        password: answer.secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_auths_entries() {
+        let dir = std::env::temp_dir().join(format!("verify-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            serde_json::json!({
+                "auths": {
+                    "registry.test:5000": {"auth": STANDARD.encode("alice:s3cret")},
+                    "https://index.docker.io/v1/": {"username": "bob", "password": "pw"},
+                }
+            })
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            from_docker_config(Some(&path), "registry.test:5000").unwrap(),
+            Credential::Basic {
+                username: "alice".into(),
+                password: "s3cret".into()
+            }
+        );
+        assert_eq!(
+            from_docker_config(Some(&path), "index.docker.io").unwrap(),
+            Credential::Basic {
+                username: "bob".into(),
+                password: "pw".into()
+            }
+        );
+        assert_eq!(
+            from_docker_config(Some(&path), "other.test").unwrap(),
+            Credential::Anonymous
+        );
+        assert_eq!(
+            from_docker_config(Some(&dir.join("missing.json")), "x").unwrap(),
+            Credential::Anonymous
+        );
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(matches!(
+            from_docker_config(Some(&path), "x"),
+            Err(CredentialError::Config { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_helper_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("verify-helper-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"credHelpers":{"registry.test":"verify-test-no-such-helper"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            from_docker_config(Some(&path), "registry.test"),
+            Err(CredentialError::Helper { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,333 @@
+//! Bounded, retried HTTP GETs and POSTs on a private runtime.
+//!
+//! Every request has a per-attempt timeout, every response body is read
+//! against a byte limit (a `Content-Length` over it is refused before
+//! reading; a body that grows past it is cut off), and 429 / 5xx answers and
+//! connection failures are retried with exponential backoff, honouring
+//! `Retry-After` (seconds or an HTTP date) up to a cap, within an overall
+//! deadline.
+//!
+//! The async work runs on a runtime owned by this crate; callers block on a
+//! channel, so the synchronous traits of `verify-core` can be implemented
+//! from any thread, including one that belongs to the caller's own runtime.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+
+/// Time bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (TCP and TLS).
+    pub connect: Duration,
+    /// One request, from sending it to the last byte of the body.
+    pub request: Duration,
+    /// One operation, retries and backoff included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+            total: Duration::from_secs(120),
+        }
+    }
+}
+
+/// How failed requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (1: no retry).
+    pub attempts: u32,
+    /// First backoff; doubled after each attempt.
+    pub base_delay: Duration,
+    /// Longest wait between attempts, `Retry-After` included.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A response read in full (within the limit).
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Why a request produced no response.
+#[derive(Debug)]
+pub(crate) enum FetchError {
+    /// No answer in time (after retries).
+    Timeout { seconds: u64 },
+    /// The connection failed (after retries).
+    Transport(String),
+    /// The body is larger than the limit.
+    TooLarge { limit: u64, found: u64 },
+    /// Still 429/5xx after every retry.
+    Exhausted { status: u16, detail: String },
+}
+
+/// A request to make (rebuilt for each attempt).
+pub(crate) type MakeRequest = dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync;
+
+/// The HTTP machinery shared by registry and log clients.
+///
+/// Two clients are built on first use: one trusting the system's roots (and
+/// the extra ones), for the world; one trusting only the extra roots, for
+/// loopback hosts, which spares a local run the cost of loading the system
+/// root store (tens of milliseconds).
+pub(crate) struct Http {
+    public: OnceLock<Result<reqwest::Client, String>>,
+    local: OnceLock<Result<reqwest::Client, String>>,
+    extra_roots: Vec<reqwest::Certificate>,
+    runtime: tokio::runtime::Runtime,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+}
+
+impl Http {
+    pub fn new(
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("verify-registry")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+        Ok(Self {
+            public: OnceLock::new(),
+            local: OnceLock::new(),
+            extra_roots: extra_roots.to_vec(),
+            runtime,
+            timeouts,
+            retry,
+        })
+    }
+
+    /// The client for `url`'s host.
+    pub fn client(&self, url: &str) -> Result<reqwest::Client, String> {
+        let host = url
+            .split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .split('/')
+            .next()
+            .unwrap_or("");
+        let local = crate::registry::is_loopback(host);
+        let cell = if local { &self.local } else { &self.public };
+        cell.get_or_init(|| {
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(self.timeouts.connect)
+                .timeout(self.timeouts.request)
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .user_agent(concat!("verify/", env!("CARGO_PKG_VERSION")));
+            if local {
+                builder = builder.tls_certs_only(self.extra_roots.iter().cloned());
+            } else {
+                for cert in &self.extra_roots {
+                    builder = builder.add_root_certificate(cert.clone());
+                }
+            }
+            builder
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+        })
+        .clone()
+    }
+
+    /// Run `future` on the private runtime and wait for it.
+    pub fn block<T: Send + 'static>(
+        &self,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            let _ = tx.send(future.await);
+        });
+        // The task always sends unless it panicked; a panic is a bug, and
+        // the waiting thread then reports it rather than hanging.
+        match rx.recv() {
+            Ok(value) => value,
+            Err(_) => panic!("verify-registry: HTTP task panicked"),
+        }
+    }
+
+    /// Fetch with retries: any final status is returned with its body
+    /// (bounded by `limit`), except 429/5xx, which are retried and become
+    /// [`FetchError::Exhausted`].
+    pub async fn fetch(
+        client: reqwest::Client,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        make: Arc<MakeRequest>,
+        limit: usize,
+    ) -> Result<Fetched, FetchError> {
+        let deadline = Instant::now() + timeouts.total;
+        let mut delay = retry.base_delay;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= retry.attempts.max(1);
+            let outcome: Result<(), (Duration, Option<reqwest::Error>)> =
+                match make(&client).send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        if is_retryable(status) && !last {
+                            let wait = retry_after(response.headers())
+                                .unwrap_or(delay)
+                                .min(retry.max_delay);
+                            Err((wait, None))
+                        } else if is_retryable(status) {
+                            let detail = read_body(response, 512)
+                                .await
+                                .map(|b| String::from_utf8_lossy(&b.1).into_owned())
+                                .unwrap_or_default();
+                            return Err(FetchError::Exhausted {
+                                status: status.as_u16(),
+                                detail: detail.trim().to_string(),
+                            });
+                        } else {
+                            let headers = response.headers().clone();
+                            let (status, body) = read_body(response, limit).await?;
+                            return Ok(Fetched {
+                                status,
+                                headers,
+                                body,
+                            });
+                        }
+                    }
+                    Err(e) if last => {
+                        return Err(if e.is_timeout() {
+                            FetchError::Timeout {
+                                seconds: timeouts.request.as_secs(),
+                            }
+                        } else {
+                            FetchError::Transport(error_chain(&e))
+                        })
+                    }
+                    Err(e) => Err((delay, Some(e))),
+                };
+            if let Err((wait, error)) = outcome {
+                if Instant::now() + wait > deadline {
+                    return Err(match error {
+                        Some(e) if e.is_timeout() => FetchError::Timeout {
+                            seconds: timeouts.total.as_secs(),
+                        },
+                        Some(e) => FetchError::Transport(error_chain(&e)),
+                        None => FetchError::Timeout {
+                            seconds: timeouts.total.as_secs(),
+                        },
+                    });
+                }
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(retry.max_delay);
+            }
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::INTERNAL_SERVER_ERROR
+        || status == StatusCode::BAD_GATEWAY
+        || status == StatusCode::SERVICE_UNAVAILABLE
+        || status == StatusCode::GATEWAY_TIMEOUT
+}
+
+/// `Retry-After`: delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let now = jiff::Timestamp::now();
+    let wait = when.duration_since(now);
+    Some(Duration::from_secs(wait.as_secs().max(0) as u64))
+}
+
+/// Read a body, refusing more than `limit` bytes.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    let status = response.status();
+    if let Some(length) = response.content_length() {
+        if length > limit as u64 {
+            return Err(FetchError::TooLarge {
+                limit: limit as u64,
+                found: length,
+            });
+        }
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(FetchError::TooLarge {
+                        limit: limit as u64,
+                        found: (body.len() + chunk.len()) as u64,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok((status, body)),
+            Err(e) if e.is_timeout() => return Err(FetchError::Timeout { seconds: 0 }),
+            Err(e) => return Err(FetchError::Transport(error_chain(&e))),
+        }
+    }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}
