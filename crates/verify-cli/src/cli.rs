@@ -37,6 +37,9 @@ pub enum Command {
     Artifact(ArtifactArgs),
     /// Read and validate an SPDX SBOM (2.2/2.3 JSON, or an in-toto statement carrying one).
     Sbom(SbomArgs),
+    /// Verify a container image against its SLSA provenance, as slsa-verifier verify-image.
+    #[command(alias = "verify-image", after_help = PROVENANCE_EXAMPLES)]
+    Provenance(ProvenanceArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\
@@ -344,4 +347,39 @@ pub struct AttestationArgs {
     /// Images: REGISTRY/REPO[:TAG][@sha256:HEX], or a local layout oci:PATH[@sha256:HEX].
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<String>,
+}
+
+const PROVENANCE_EXAMPLES: &str = "\
+Examples:
+  # a Flux controller, built by the SLSA3 container generator at tag v1.0.0:
+  verify provenance ghcr.io/fluxcd/source-controller:v1.0.0@sha256:<hex> \\
+    --source-uri github.com/fluxcd/source-controller --source-tag v1.0.0
+
+  # a local layout written by cosign save, offline:
+  verify provenance oci:./saved@sha256:<hex> --source-uri github.com/acme/app --source-branch main
+
+The image must be named by digest. Its provenance is the cosign attestation the SLSA
+container generator attached (sha256-<hex>.att, or a Sigstore bundle referrer); it must
+carry its Rekor evidence and is verified offline against the built-in public-good root.
+The first attestation that passes every rule wins; otherwise the first one's error is
+reported. BuildKit's unsigned in-index provenance is never used here: see
+`verify buildkit-provenance`.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
+
+#[derive(Args, Debug)]
+pub struct ProvenanceArgs {
+    #[command(flatten)]
+    pub slsa: SlsaArgs,
+    /// Sigstore trusted_root.json to trust (default: the built-in public-good root).
+    #[arg(long, value_name = "FILE", env = "SIGSTORE_ROOT_FILE")]
+    pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// The image, by digest: REGISTRY/REPO[:TAG]@sha256:HEX, or a local layout oci:PATH@sha256:HEX.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
 }

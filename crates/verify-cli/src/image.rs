@@ -140,7 +140,7 @@ fn run(
 }
 
 /// Why one image failed.
-enum Failure {
+pub(crate) enum Failure {
     /// A usage problem (exit status 2).
     Usage(String),
     /// A verification failure (exit status 1).
@@ -174,7 +174,7 @@ fn parse_annotations(pairs: &[String]) -> Result<BTreeMap<String, String>, Strin
 }
 
 /// The image's source and the manifest reference to resolve in it.
-fn open_source(
+pub(crate) fn open_source(
     image: &str,
     registry: &LazyRegistry<'_>,
 ) -> Result<(Box<dyn ImageSource>, ManifestRef), Failure> {
@@ -332,13 +332,13 @@ impl Job<'_> {
 
 /// The registry client, built on first use: a run over local layouts starts
 /// no runtime and no TLS.
-struct LazyRegistry<'a> {
+pub(crate) struct LazyRegistry<'a> {
     args: &'a RegistryArgs,
     client: OnceLock<Result<RegistryClient, String>>,
 }
 
 impl<'a> LazyRegistry<'a> {
-    fn new(args: &'a RegistryArgs) -> Self {
+    pub(crate) fn new(args: &'a RegistryArgs) -> Self {
         Self {
             args,
             client: OnceLock::new(),

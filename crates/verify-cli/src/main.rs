@@ -12,6 +12,7 @@ mod cli;
 mod image;
 mod image_output;
 mod output;
+mod provenance;
 mod sbom;
 
 use std::process::ExitCode;
@@ -26,5 +27,6 @@ fn main() -> ExitCode {
         cli::Command::Attestation(args) => image::run_attestations(&args),
         cli::Command::Artifact(args) => artifact::run(&args),
         cli::Command::Sbom(args) => sbom::run(&args),
+        cli::Command::Provenance(args) => provenance::run(&args),
     }
 }

@@ -22,6 +22,7 @@
 //! | memo of signatures already verified (trust-root chains, repeated SETs) | [`signature_memo`] |
 //! | OCI manifests and blobs: size bounds, digest checks, the [`oci::ImageSource`] trait | [`oci`], [`oci_layout`] |
 //! | container image signatures and attestations (cosign's formats, OCI referrers) | [`cosign`] |
+//! | BuildKit's in-index attestations, by hash chain from the signed index | [`buildkit`] |
 //! | Fulcio chain and SCT for Rekor `intoto` v0.0.1 attestations | [`fulcio`] |
 //! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
 //! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
@@ -34,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod buildkit;
 pub mod bundle;
 pub mod cache;
 pub mod cosign;

@@ -18,6 +18,7 @@
 //! | rule | module |
 //! |---|---|
 //! | provenance input (bundle vs bare DSSE), offline verification | [`artifact`] |
+//! | container images: cosign attestations, first passing wins | [`image`] |
 //! | certificate claims → workflow identity | [`workflow`] |
 //! | trusted builders, `--builder-id`, builder refs | [`builder`] |
 //! | SLSA v0.2 / v1.0 statements, build types | [`provenance`] |
@@ -37,6 +38,7 @@ pub mod builder;
 pub mod error;
 pub mod git_ref;
 pub mod github_env;
+pub mod image;
 pub mod provenance;
 pub mod semver;
 pub mod source;
@@ -47,4 +49,5 @@ pub mod workflow;
 pub use artifact::{digest_reader, verify_artifact_provenance};
 pub use builder::TrustedBuilders;
 pub use error::SlsaError;
+pub use image::{verify_image_provenance, ImageProvenanceError, VerifiedImageProvenance};
 pub use verify::{same_builder, verify_provenance, ProvenanceOptions, VerifiedProvenance};

@@ -1,0 +1,259 @@
+//! Provenance for container images (slsa-verifier's `verify-image`).
+//!
+//! The SLSA container generator attaches its provenance to the image as a
+//! cosign attestation (`sha256-<hex>.att`, or a Sigstore bundle referrer).
+//! Verification has the same two halves as for files:
+//!
+//! 1. cryptography: [`crate::cosign::verify_image_attestations`] with
+//!    [`IdentityPolicy::any_identity`], since the signer is authorized by
+//!    the SLSA builder rules, not by a user-supplied identity. Each
+//!    attestation must verify on its own (log evidence, Fulcio chain, SCT,
+//!    DSSE signature); cosign's claim check is off because the subject is a
+//!    SLSA rule, checked in slsa-verifier's order with its own error
+//!    ([`SlsaError::MismatchHash`]). Rekor is never asked: attestations
+//!    must carry their log evidence, as slsa-verifier requires;
+//! 2. the rules of [`super::verify::verify_provenance`], with the builders
+//!    trusted for images ([`TrustedBuilders::IMAGE`]: the container
+//!    generator) and the image's manifest digest as the subject.
+//!
+//! Attestations are tried in the order found; the first that passes every
+//! rule wins. When none does, the *first* attestation's error is reported,
+//! as slsa-verifier does, with the number of others that failed too.
+//!
+//! The image must be named by digest: a tag can move between verification
+//! and use ([`ImageProvenanceError::MutableImage`]).
+
+use base64::Engine as _;
+
+use crate::artifact::ArtifactDigest;
+use crate::cosign::{self, CheckOptions, ImageError, Origin, VerifiedAttestation};
+use crate::identity::{IdentityPolicy, Policy};
+use crate::oci::{ImageSource, ManifestRef, OciLimits};
+use crate::verifier::Verifier;
+
+use super::builder::{check_builder_id_supported, TrustedBuilders};
+use super::error::SlsaError;
+use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
+
+/// Provenance that verified for an image, and where it was found.
+#[derive(Debug, Clone)]
+pub struct VerifiedImageProvenance {
+    /// The image's manifest digest (the provenance subject).
+    pub image: ArtifactDigest,
+    /// Where the attestation was found.
+    pub origin: Origin,
+    /// What the SLSA rules established.
+    pub provenance: VerifiedProvenance,
+    /// How many attestations verified cryptographically (all were tried in
+    /// order until one passed the rules).
+    pub attestations: usize,
+}
+
+/// Why an image's provenance was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageProvenanceError {
+    /// The image is named by tag: expected an `@sha256:` digest.
+    #[error("image {found}: expected an immutable reference (@sha256:<hex>), found a tag")]
+    MutableImage {
+        /// The reference given.
+        found: String,
+    },
+    /// `--builder-id` (or another option) is refused before anything is read.
+    #[error(transparent)]
+    Options(SlsaError),
+    /// No attestation verified cryptographically (none found, none signed
+    /// validly, or the image could not be read).
+    #[error("no verified attestation: {0}")]
+    Attestations(#[source] ImageError),
+    /// Attestations verified, but none passed the SLSA rules: the first
+    /// one's reason (slsa-verifier's choice).
+    #[error("{origin}: {error}{}", if *others > 0 { format!(" (and {others} other attestation(s) failed)") } else { String::new() })]
+    Rules {
+        /// Where the first attestation was found.
+        origin: Origin,
+        /// Why it was rejected.
+        error: SlsaError,
+        /// How many further attestations failed the rules.
+        others: usize,
+    },
+}
+
+impl ImageProvenanceError {
+    /// A stable, machine-readable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MutableImage { .. } => "slsa-mutable-image",
+            Self::Options(e) | Self::Rules { error: e, .. } => e.code(),
+            Self::Attestations(e) => e.code(),
+        }
+    }
+
+    /// slsa-verifier's sentinel error name for this failure.
+    pub fn upstream_name(&self) -> &'static str {
+        match self {
+            Self::MutableImage { .. } => "ErrorMutableImage",
+            Self::Options(e) | Self::Rules { error: e, .. } => e.upstream_name(),
+            Self::Attestations(_) => "ErrorNoValidSignature",
+        }
+    }
+
+    /// Whether this is an input problem rather than a verification failure.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            Self::MutableImage { .. } => true,
+            Self::Options(e) | Self::Rules { error: e, .. } => e.is_input_error(),
+            Self::Attestations(ImageError::Source(crate::oci::SourceError::Invalid { .. })) => true,
+            Self::Attestations(_) => false,
+        }
+    }
+}
+
+/// The digest of a digest-pinned reference; a tag is refused.
+pub fn pinned_digest(
+    reference: &ManifestRef,
+    name: &str,
+) -> Result<ArtifactDigest, ImageProvenanceError> {
+    match reference {
+        ManifestRef::Digest(d) => Ok(*d),
+        ManifestRef::Tag(_) => Err(ImageProvenanceError::MutableImage {
+            found: format!("{name}{reference}"),
+        }),
+    }
+}
+
+/// Verify the SLSA provenance attached to the image `image` in `source`.
+pub fn verify_image_provenance(
+    source: &dyn ImageSource,
+    image: &ArtifactDigest,
+    verifier: &Verifier,
+    limits: &OciLimits,
+    options: &ProvenanceOptions,
+) -> Result<VerifiedImageProvenance, ImageProvenanceError> {
+    check_builder_id_supported(options.builder_id.as_deref())
+        .map_err(ImageProvenanceError::Options)?;
+    let check = CheckOptions {
+        limits: *limits,
+        check_claims: false,
+        offline: true,
+        tlog: None,
+        ..CheckOptions::default()
+    };
+    let policy = Policy::Identity(IdentityPolicy::any_identity());
+    let attestations =
+        cosign::verify_image_attestations(source, image, verifier, &policy, &check, None)
+            .map_err(ImageProvenanceError::Attestations)?;
+    let count = attestations.len();
+    let expected_hex = hex::encode(image.0);
+    let mut first_error: Option<(Origin, SlsaError)> = None;
+    let mut others = 0;
+    for attestation in attestations {
+        match check_attestation(&attestation, &expected_hex, options) {
+            Ok(provenance) => {
+                return Ok(VerifiedImageProvenance {
+                    image: *image,
+                    origin: attestation.origin,
+                    provenance,
+                    attestations: count,
+                })
+            }
+            Err(error) if first_error.is_none() => {
+                first_error = Some((attestation.origin, error));
+            }
+            Err(_) => others += 1,
+        }
+    }
+    match first_error {
+        Some((origin, error)) => Err(ImageProvenanceError::Rules {
+            origin,
+            error,
+            others,
+        }),
+        // verify_image_attestations returns at least one attestation.
+        None => Err(ImageProvenanceError::Attestations(ImageError::NotFound {
+            kind: cosign::Kind::Attestation,
+            image: format!("{}@{image}", source.name()),
+        })),
+    }
+}
+
+/// The SLSA rules on one cryptographically verified attestation.
+fn check_attestation(
+    attestation: &VerifiedAttestation,
+    expected_hex: &str,
+    options: &ProvenanceOptions,
+) -> Result<VerifiedProvenance, SlsaError> {
+    let claims =
+        attestation
+            .verified
+            .certificate
+            .as_ref()
+            .ok_or(SlsaError::InvalidCertificate {
+                expected: "a Fulcio certificate",
+                found: "a key-signed attestation".into(),
+            })?;
+    let (payload_type, payload) = envelope_payload(&attestation.envelope)?;
+    verify_provenance(
+        claims,
+        &payload_type,
+        &payload,
+        expected_hex,
+        options,
+        &TrustedBuilders::IMAGE,
+    )
+}
+
+/// The payload type and decoded payload of a DSSE envelope (JSON).
+fn envelope_payload(envelope: &serde_json::Value) -> Result<(String, Vec<u8>), SlsaError> {
+    let invalid = |found: String| SlsaError::InvalidDssePayload {
+        expected: "a DSSE envelope with payloadType and a base64 payload".into(),
+        found,
+    };
+    let payload_type = envelope
+        .get("payloadType")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| invalid("no payloadType".into()))?;
+    let encoded = envelope
+        .get("payload")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| invalid("no payload".into()))?;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| invalid(format!("a payload that is not base64: {e}")))?;
+    Ok((payload_type.to_string(), payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_envelope_payloads() {
+        let env = serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": "e30=", "signatures": []});
+        let (t, p) = envelope_payload(&env).unwrap();
+        assert_eq!(t, "application/vnd.in-toto+json");
+        assert_eq!(p, b"{}");
+        for bad in [
+            serde_json::json!({"payload": "e30="}),
+            serde_json::json!({"payloadType": "t"}),
+            serde_json::json!({"payloadType": "t", "payload": "!!"}),
+            serde_json::Value::Null,
+        ] {
+            assert!(matches!(
+                envelope_payload(&bad),
+                Err(SlsaError::InvalidDssePayload { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn tags_are_refused() {
+        let err = pinned_digest(&ManifestRef::Tag("v1".into()), "r.example/app").unwrap_err();
+        assert!(
+            matches!(err, ImageProvenanceError::MutableImage { ref found } if found == "r.example/app:v1")
+        );
+        assert_eq!(err.upstream_name(), "ErrorMutableImage");
+        let d = ArtifactDigest::of(b"x");
+        assert_eq!(pinned_digest(&ManifestRef::Digest(d), "r").unwrap(), d);
+    }
+}
