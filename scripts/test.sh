@@ -27,3 +27,5 @@ echo "cargo-test: $passed"
 
 echo "== conformance (Sigstore bundles)"
 "$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/sigstore/cases" --label sigstore
+echo "== conformance (SLSA: verify-artifact and verify-image, slsa-verifier's cases)"
+"$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/slsa/cases" --label slsa

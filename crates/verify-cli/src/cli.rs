@@ -40,6 +40,9 @@ pub enum Command {
     /// Verify a container image against its SLSA provenance, as slsa-verifier verify-image.
     #[command(alias = "verify-image", after_help = PROVENANCE_EXAMPLES)]
     Provenance(ProvenanceArgs),
+    /// Verify and print the SLSA provenance BuildKit stored in a signed image index.
+    #[command(after_help = BUILDKIT_EXAMPLES)]
+    BuildkitProvenance(BuildkitProvenanceArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\
@@ -207,8 +210,19 @@ pub struct ArtifactArgs {
 #[derive(Args, Debug)]
 pub struct SbomArgs {
     /// A local SPDX JSON document (or an in-toto statement with an SPDX predicate).
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "image")]
     pub file: Option<PathBuf>,
+    /// Or a container image whose BuildKit SBOM (in the signed index) to verify and read.
+    #[arg(value_name = "IMAGE", conflicts_with = "file", requires = "platform")]
+    pub image: Option<String>,
+    /// With IMAGE: the platform whose SBOM to read (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "image")]
+    pub platform: Option<String>,
+    /// With IMAGE: who must have signed the index.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Fail unless the NTIA minimum elements are present (supplier, name,
     /// version, unique identifier, relationships, author, timestamp).
     #[arg(long)]
@@ -380,6 +394,40 @@ pub struct ProvenanceArgs {
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: OutputFormat,
     /// The image, by digest: REGISTRY/REPO[:TAG]@sha256:HEX, or a local layout oci:PATH@sha256:HEX.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+const BUILDKIT_EXAMPLES: &str = "\
+Examples:
+  # the linux/amd64 provenance of a Flux controller, vouched for by Flux's index signature:
+  verify buildkit-provenance ghcr.io/fluxcd/source-controller:v1.5.0 --platform linux/amd64 \\
+    --certificate-identity-regexp '^https://github\\.com/fluxcd/.*$' \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com
+
+BuildKit's attestations are unsigned; the cosign signature on the image index covers them by
+hash chain (index -> attestation manifest -> layer), which is walked digest by digest. The
+signer is whoever signed the index (as the identity flags require), not a trusted SLSA
+builder: this is not slsa-verifier's check (see `verify provenance`), and the output names
+the path (buildkit-in-index) and the identity that vouched. `verify sbom IMAGE --platform P`
+reads the SPDX SBOM the same way.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
+
+#[derive(Args, Debug)]
+pub struct BuildkitProvenanceArgs {
+    /// The platform whose provenance to read (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: String,
+    /// Who must have signed the image index.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Output format (json: the facts and the statement).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// The image index: REGISTRY/REPO[:TAG][@sha256:HEX], or a local layout oci:PATH[@sha256:HEX].
     #[arg(value_name = "IMAGE")]
     pub image: String,
 }

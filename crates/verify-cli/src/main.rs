@@ -11,6 +11,7 @@ mod blob;
 mod cli;
 mod image;
 mod image_output;
+mod in_index;
 mod output;
 mod provenance;
 mod sbom;
@@ -28,5 +29,6 @@ fn main() -> ExitCode {
         cli::Command::Artifact(args) => artifact::run(&args),
         cli::Command::Sbom(args) => sbom::run(&args),
         cli::Command::Provenance(args) => provenance::run(&args),
+        cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
     }
 }

@@ -33,6 +33,14 @@ pub fn run(args: &ProvenanceArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return output::failure(format, &e),
     };
+    // As slsa-verifier: the argument itself must pin the digest (a layout's
+    // default image is as mutable as a tag).
+    if !args.image.contains("@sha256:") {
+        let error = ImageProvenanceError::MutableImage {
+            found: args.image.clone(),
+        };
+        return failure(format, &args.image, &error);
+    }
     let registry = LazyRegistry::new(&args.registry);
     let (source, reference) = match open_source(&args.image, &registry) {
         Ok(opened) => opened,

@@ -154,6 +154,11 @@ impl Registry {
         panic!("docker-registry did not start");
     }
 
+    /// The registry's filesystem storage (for tests that tamper with it).
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn pusher(&self) -> Pusher {
         let mut client = reqwest::blocking::Client::builder();
         if let Some(ca) = &self.ca_pem {

@@ -54,7 +54,7 @@ pub struct VerifiedImageProvenance {
 #[non_exhaustive]
 pub enum ImageProvenanceError {
     /// The image is named by tag: expected an `@sha256:` digest.
-    #[error("image {found}: expected an immutable reference (@sha256:<hex>), found a tag")]
+    #[error("image {found}: expected an immutable reference ending in @sha256:<hex>, found none")]
     MutableImage {
         /// The reference given.
         found: String,
@@ -73,7 +73,7 @@ pub enum ImageProvenanceError {
         /// Where the first attestation was found.
         origin: Origin,
         /// Why it was rejected.
-        error: SlsaError,
+        error: Box<SlsaError>,
         /// How many further attestations failed the rules.
         others: usize,
     },
@@ -84,7 +84,8 @@ impl ImageProvenanceError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MutableImage { .. } => "slsa-mutable-image",
-            Self::Options(e) | Self::Rules { error: e, .. } => e.code(),
+            Self::Options(e) => e.code(),
+            Self::Rules { error, .. } => error.code(),
             Self::Attestations(e) => e.code(),
         }
     }
@@ -93,7 +94,8 @@ impl ImageProvenanceError {
     pub fn upstream_name(&self) -> &'static str {
         match self {
             Self::MutableImage { .. } => "ErrorMutableImage",
-            Self::Options(e) | Self::Rules { error: e, .. } => e.upstream_name(),
+            Self::Options(e) => e.upstream_name(),
+            Self::Rules { error, .. } => error.upstream_name(),
             Self::Attestations(_) => "ErrorNoValidSignature",
         }
     }
@@ -102,7 +104,8 @@ impl ImageProvenanceError {
     pub fn is_input_error(&self) -> bool {
         match self {
             Self::MutableImage { .. } => true,
-            Self::Options(e) | Self::Rules { error: e, .. } => e.is_input_error(),
+            Self::Options(e) => e.is_input_error(),
+            Self::Rules { error, .. } => error.is_input_error(),
             Self::Attestations(ImageError::Source(crate::oci::SourceError::Invalid { .. })) => true,
             Self::Attestations(_) => false,
         }
@@ -166,7 +169,7 @@ pub fn verify_image_provenance(
     match first_error {
         Some((origin, error)) => Err(ImageProvenanceError::Rules {
             origin,
-            error,
+            error: Box::new(error),
             others,
         }),
         // verify_image_attestations returns at least one attestation.
