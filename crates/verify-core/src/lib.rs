@@ -1,12 +1,13 @@
 //! # verify-core
 //!
-//! Verification of software supply-chain evidence: Sigstore bundles today,
-//! with image signatures, attestations, SLSA provenance and SBOMs built on the
-//! same pieces.
+//! Verification of software supply-chain evidence: Sigstore bundles, container
+//! image signatures and attestations, SLSA provenance and SPDX SBOMs, all built
+//! on the same pieces.
 //!
 //! The entry point is [`Verifier`]: build it once from a [`TrustRoot`] (the
 //! trust material is parsed and its own certificate chains are checked at
-//! load), share it across threads (`Verifier: Send + Sync`, no global state),
+//! load), share it across threads (`Verifier: Send + Sync`; every cache it
+//! keeps is its own, see [`signature_memo`] for the one process-wide hook),
 //! and call [`Verifier::verify_bundle`] for each bundle.
 //!
 //! Where each check lives:
