@@ -4,12 +4,16 @@
 use std::fs::File;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::{
-    digest_reader, same_builder, verify_artifact_provenance, ProvenanceOptions, SlsaError,
+    digest_reader, same_builder, verify_artifact_provenance_with, LogAccess, ProvenanceOptions,
+    SlsaError,
 };
+use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
 use verify_core::{Limits, TrustRoot, Verifier};
+use verify_registry::{RekorClient, RetryPolicy, Timeouts};
 
 use crate::cli::{ArtifactArgs, SlsaArgs};
 use crate::output;
@@ -37,6 +41,15 @@ pub fn run(args: &ArtifactArgs) -> ExitCode {
         }
     };
     let options = provenance_options(&args.slsa);
+    let rekor = LazyRekor {
+        url: args.rekor_url.clone(),
+        client: OnceLock::new(),
+    };
+    let log = if args.offline {
+        LogAccess::Offline
+    } else {
+        LogAccess::Online(&rekor)
+    };
 
     let mut results = Vec::with_capacity(args.artifacts.len());
     for path in &args.artifacts {
@@ -49,7 +62,7 @@ pub fn run(args: &ArtifactArgs) -> ExitCode {
                 )
             }
         };
-        match verify_artifact_provenance(&verifier, &provenance, &digest, &options) {
+        match verify_artifact_provenance_with(&verifier, &provenance, &digest, &options, log) {
             Ok(v) => {
                 output::slsa_artifact_passed(format, path, &v);
                 results.push(v);
@@ -89,4 +102,40 @@ fn load_verifier(trusted_root: Option<&Path>, limits: &Limits) -> Result<Verifie
     Ok(Verifier::new(root)
         .map_err(|e| e.to_string())?
         .with_limits(*limits))
+}
+
+/// The Rekor client, built on the first lookup only (bundles and envelopes
+/// with an embedded entry never contact the log).
+struct LazyRekor {
+    url: String,
+    client: OnceLock<Result<RekorClient, String>>,
+}
+
+impl LazyRekor {
+    fn get(&self) -> Result<&RekorClient, LookupError> {
+        self.client
+            .get_or_init(|| {
+                RekorClient::new(&self.url, Timeouts::default(), RetryPolicy::default())
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|detail| LookupError::Unreachable {
+                url: self.url.clone(),
+                detail: detail.clone(),
+            })
+    }
+}
+
+impl TransparencyLogLookup for LazyRekor {
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
+        self.get()?.search_sha256(sha256)
+    }
+
+    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
+        self.get()?.entry(uuid)
+    }
 }

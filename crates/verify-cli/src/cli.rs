@@ -147,8 +147,10 @@ Examples:
     --builder-id https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@v2.1.0 \\
     app-linux-amd64
 
-The provenance must be a Sigstore bundle (what slsa-github-generator v2 writes, even to
-.intoto.jsonl files); it is verified offline against the built-in public-good root.
+The provenance is a Sigstore bundle (what slsa-github-generator v2 writes, even to
+.intoto.jsonl files), verified offline against the built-in public-good root, or a DSSE
+envelope with its certificate (slsa-github-generator v1): its Rekor entry is the embedded
+one, or is looked up in --rekor-url unless --offline.
 
 Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
 
@@ -202,6 +204,12 @@ pub struct ArtifactArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// The transparency log to look a DSSE envelope without an embedded entry up in.
+    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
+    pub rekor_url: String,
+    /// Never contact the transparency log: the provenance must embed its Rekor entry.
+    #[arg(long)]
+    pub offline: bool,
     /// The files to verify; each must be a subject of the provenance.
     #[arg(value_name = "ARTIFACT", required = true)]
     pub artifacts: Vec<PathBuf>,
@@ -332,6 +340,10 @@ pub struct RegistryArgs {
     /// Longest wait for one registry request, in seconds (retries come on top).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub registry_timeout: u64,
+    /// Longest time for reading everything one image needs from its registry (manifests,
+    /// signatures, blobs, referrers; retries included), in seconds, as cosign's --timeout.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -173,7 +173,8 @@ fn parse_annotations(pairs: &[String]) -> Result<BTreeMap<String, String>, Strin
         .collect()
 }
 
-/// The image's source and the manifest reference to resolve in it.
+/// The image's source and the manifest reference to resolve in it; a
+/// registry source allows `--timeout` for everything read through it.
 pub(crate) fn open_source(
     image: &str,
     registry: &LazyRegistry<'_>,
@@ -201,10 +202,11 @@ pub(crate) fn open_source(
     }
     let reference = ImageReference::parse(image)?;
     let client = registry.get().map_err(Failure::Usage)?;
-    Ok((
-        Box::new(client.repository(&reference)),
-        reference.manifest_ref(),
-    ))
+    // The clock for this image starts now (--timeout).
+    let repository = client
+        .repository(&reference)
+        .with_deadline(Duration::from_secs(registry.args.timeout));
+    Ok((Box::new(repository), reference.manifest_ref()))
 }
 
 /// One image's verification.

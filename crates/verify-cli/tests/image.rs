@@ -1075,3 +1075,198 @@ fn a_registry_with_a_private_ca_is_trusted_only_with_registry_cacert() {
     std::fs::write(&not_pem, "hello").unwrap();
     assert_status(&args(&["--registry-cacert", not_pem.to_str().unwrap()]), 2);
 }
+
+#[test]
+fn the_whole_wait_for_one_image_is_bounded_by_timeout() {
+    let w = World::new();
+    let image = w.pusher.image("app", "v1", "linux", "amd64");
+    w.sign("app", &image);
+    // Every answer comes well within the per-request timeout...
+    let proxy = Proxy::start(w.addr(), Fault::Slow(Duration::from_millis(1200)));
+    let reference = format!("{}/app@{}", proxy.addr(), image.digest);
+    let output = w.run("image", &reference, &["--registry-timeout", "5"]);
+    assert_status(&output, 0);
+
+    // ...but the image needs several (the `.sig` manifest, then its
+    // layer): two seconds for all of them is not enough.
+    let started = Instant::now();
+    let output = w.run(
+        "image",
+        &reference,
+        &["--registry-timeout", "5", "--timeout", "2", "-o", "json"],
+    );
+    assert_status(&output, 1);
+    let json = failure_json(&output);
+    assert_eq!(
+        failure_codes(&output).0,
+        "image-deadline-exceeded",
+        "{json}"
+    );
+    // It names the limit and what was being fetched: the `.sig` layer.
+    let message = json["reason"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("2 s limit"), "{message}");
+    assert!(message.contains("blob "), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_missing_signature_blob_has_its_own_code() {
+    let w = World::new();
+    let image = w.pusher.image("app", "v1", "linux", "amd64");
+    w.sign("app", &image);
+    let proxy = Proxy::start(w.addr(), Fault::MissingBlobs);
+    let output = w.run(
+        "image",
+        &format!("{}/app@{}", proxy.addr(), image.digest),
+        &["-o", "json"],
+    );
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output),
+        (
+            "no-matching-signatures".to_string(),
+            vec!["signature-blob-missing".to_string()]
+        )
+    );
+}
+
+/// A cosign `.att` layer: an SPDX SBOM statement naming `subject`.
+fn spdx_attestation(w: &World, subject: &Pushed) -> CosignLayer {
+    let signed = w
+        .sigstore
+        .sign(
+            &subject.bytes,
+            &SignOptions {
+                content: Content::Dsse,
+                predicate_type: "https://spdx.dev/Document".into(),
+                predicate: json!({
+                    "spdxVersion": "SPDX-2.3",
+                    "dataLicense": "CC0-1.0",
+                    "SPDXID": "SPDXRef-DOCUMENT",
+                    "name": "app",
+                    "documentNamespace": "https://example.com/app",
+                    "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
+                    "packages": [],
+                }),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap();
+    attestation_layer(&w.sigstore, &signed, true).unwrap()
+}
+
+#[test]
+fn spdx_sbom_attestations_verify_by_type_and_must_name_the_image() {
+    use base64::Engine as _;
+    let w = World::new();
+    let image = w.pusher.image("app", "v1", "linux", "amd64");
+    w.pusher.cosign_manifest(
+        "app",
+        &format!("sha256-{}.att", image.hex()),
+        &[spdx_attestation(&w, &image)],
+    );
+    let reference = w.by_digest("app", &image);
+
+    let output = w.run("attestation", &reference, &["--type", "spdxjson"]);
+    assert_status(&output, 0);
+    let envelope: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["predicateType"], "https://spdx.dev/Document");
+    assert_eq!(statement["subject"][0]["digest"]["sha256"], image.hex());
+
+    let output = w.run(
+        "attestation",
+        &reference,
+        &["--type", "cyclonedx", "-o", "json"],
+    );
+    assert_status(&output, 1);
+    assert_eq!(failure_codes(&output).0, "no-matching-predicate");
+
+    // The SBOM of v1 attached to v2: it verifies, but names another image.
+    let other = w.pusher.image("app", "v2", "linux", "amd64");
+    w.pusher.cosign_manifest(
+        "app",
+        &format!("sha256-{}.att", other.hex()),
+        &[spdx_attestation(&w, &image)],
+    );
+    let output = w.run(
+        "attestation",
+        &w.by_digest("app", &other),
+        &["--type", "spdxjson", "-o", "json"],
+    );
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output),
+        (
+            "no-matching-attestations".to_string(),
+            vec!["artifact-mismatch".to_string()]
+        )
+    );
+}
+
+#[test]
+fn bundles_found_through_the_referrers_api_verify_and_tampered_ones_are_refused() {
+    let w = World::new();
+    let registry = MiniRegistry::start("app");
+    let image = registry.image();
+    let bundle = v3_bundle(&w, &image, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&image, &bundle);
+    registry.manifest(&referrer.digest, OCI_MANIFEST, &referrer.bytes);
+    registry.referrers(&image, std::slice::from_ref(&referrer));
+
+    let output = w.run("image", &registry.by_digest(&image), &["-o", "json"]);
+    assert_status(&output, 0);
+    let payloads: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        payloads[0]["critical"]["image"]["docker-manifest-digest"],
+        image.digest
+    );
+    let requests = registry.requests();
+    assert!(
+        requests.contains(&format!("GET /v2/app/referrers/{}", image.digest)),
+        "{requests:?}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.ends_with(&format!("manifests/sha256-{}", image.hex()))),
+        "the referrers API answered: no tag-schema fallback: {requests:?}"
+    );
+
+    // A referrer served with bytes other than its descriptor's digest.
+    let other = registry.image();
+    let bundle = v3_bundle(&w, &other, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&other, &bundle);
+    let mut altered = referrer.bytes.clone();
+    altered.insert(altered.len() - 1, b' ');
+    registry.manifest(&referrer.digest, OCI_MANIFEST, &altered);
+    registry.referrers(&other, std::slice::from_ref(&referrer));
+    let output = w.run("image", &registry.by_digest(&other), &["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output),
+        (
+            "no-matching-signatures".to_string(),
+            vec!["registry-digest-mismatch".to_string()]
+        )
+    );
+
+    // A referrer listed but absent.
+    let third = registry.image();
+    let bundle = v3_bundle(&w, &third, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&third, &bundle);
+    registry.referrers(&third, std::slice::from_ref(&referrer));
+    let output = w.run("image", &registry.by_digest(&third), &["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["signature-manifest-missing".to_string()]
+    );
+}

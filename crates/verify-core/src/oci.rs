@@ -109,7 +109,8 @@ pub trait ImageSource: Send + Sync {
         max_bytes: usize,
     ) -> Result<Option<RawManifest>, SourceError>;
 
-    /// The blob with this digest (its bytes need not be checked here).
+    /// The blob with this digest (its bytes need not be checked here); a
+    /// blob the source does not have is [`SourceError::BlobNotFound`].
     fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError>;
 
     /// The OCI 1.1 referrers index of `subject` (`GET /v2/<name>/referrers/<digest>`),
@@ -131,6 +132,23 @@ pub enum SourceError {
     NotFound {
         /// What was looked up.
         what: String,
+    },
+    /// A blob the content refers to is absent (HTTP 404 / no file): the
+    /// referring manifest names content the source does not have.
+    #[error("{what} is missing (referenced, but not present)")]
+    BlobNotFound {
+        /// What was looked up.
+        what: String,
+    },
+    /// The overall time allowed for one image (`--timeout`) ran out while
+    /// `what` was being fetched: however quickly each request is answered,
+    /// a run over many manifests, blobs and candidates ends at this bound.
+    #[error("{what}: the {seconds} s limit for verifying this image expired (--timeout)")]
+    DeadlineExceeded {
+        /// What was being fetched when the time ran out.
+        what: String,
+        /// The limit, in seconds.
+        seconds: u64,
     },
     /// The content is larger than the limit; it was not read further.
     #[error("{what} is larger than the {limit}-byte limit (at least {found} bytes)")]
@@ -219,6 +237,8 @@ impl SourceError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "image-not-found",
+            Self::BlobNotFound { .. } => "blob-not-found",
+            Self::DeadlineExceeded { .. } => "image-deadline-exceeded",
             Self::TooLarge { .. } => "registry-content-too-large",
             Self::DigestMismatch { .. } => "registry-digest-mismatch",
             Self::Unauthorized { .. } => "registry-unauthorized",

@@ -196,7 +196,7 @@ impl ImageSource for OciLayout {
     fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
         let path = self.blob_path(digest);
         if !path.is_file() {
-            return Err(SourceError::NotFound {
+            return Err(SourceError::BlobNotFound {
                 what: format!("blob {}@{digest}", self.name()),
             });
         }

@@ -82,7 +82,7 @@ impl ImageSource for Memory {
         self.blobs
             .get(&digest.to_string())
             .cloned()
-            .ok_or_else(|| SourceError::NotFound {
+            .ok_or_else(|| SourceError::BlobNotFound {
                 what: digest.to_string(),
             })
     }

@@ -629,11 +629,23 @@ fn bare_dsse_envelopes_need_an_online_lookup() {
         .unwrap();
     let bundle: Value = serde_json::from_str(&signed.to_json()).unwrap();
     let mut envelope = bundle["dsseEnvelope"].clone();
+    // Without a certificate in the signature, nothing says who signed.
     assert!(matches!(
         check(&envelope.to_string(), &opts()),
-        Err(SlsaError::NeedsOnlineLookup { .. })
+        Err(SlsaError::InvalidCertificate { .. })
     ));
     envelope["signatures"][0]["cert"] = json!("-----BEGIN CERTIFICATE-----\n...");
+    assert!(matches!(
+        check(&envelope.to_string(), &opts()),
+        Err(SlsaError::InvalidCertificate { .. })
+    ));
+    // With one but no Rekor entry, offline: the log would have to be asked.
+    let der = signed.certificate.as_ref().unwrap();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)
+    );
+    envelope["signatures"][0]["cert"] = json!(pem);
     assert!(matches!(
         check(&envelope.to_string(), &opts()),
         Err(SlsaError::NeedsOnlineLookup { found }) if found.contains("certificate")

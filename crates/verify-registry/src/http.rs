@@ -5,7 +5,9 @@
 //! reading; a body that grows past it is cut off), and 429 / 5xx answers and
 //! connection failures are retried with exponential backoff, honouring
 //! `Retry-After` (seconds or an HTTP date) up to a cap, within an overall
-//! deadline.
+//! deadline. A caller may also give a [`Deadline`] shared by many requests
+//! (all those for one image): each attempt then waits at most what is left
+//! of it, and no retry is started after it.
 //!
 //! The async work runs on a runtime owned by this crate; callers block on a
 //! channel, so the synchronous traits of `verify-core` can be implemented
@@ -59,6 +61,44 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The end of the time allowed for a whole piece of work (one image's
+/// verification), shared by all its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// A deadline `limit` from now.
+    pub fn after(limit: Duration) -> Self {
+        Self {
+            at: Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// The time allowed in all.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// The time left (zero once it has passed).
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    pub(crate) fn expired(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    pub(crate) fn error(&self) -> FetchError {
+        FetchError::Deadline {
+            seconds: self.limit.as_secs(),
+        }
+    }
+}
+
 /// A response read in full (within the limit).
 #[derive(Debug)]
 pub(crate) struct Fetched {
@@ -72,6 +112,8 @@ pub(crate) struct Fetched {
 pub(crate) enum FetchError {
     /// No answer in time (after retries).
     Timeout { seconds: u64 },
+    /// The caller's [`Deadline`] passed.
+    Deadline { seconds: u64 },
     /// The connection failed (after retries).
     Transport(String),
     /// The body is larger than the limit.
@@ -176,15 +218,25 @@ impl Http {
         retry: RetryPolicy,
         make: Arc<MakeRequest>,
         limit: usize,
+        overall: Option<Deadline>,
     ) -> Result<Fetched, FetchError> {
-        let deadline = Instant::now() + timeouts.total;
+        let own = Instant::now() + timeouts.total;
+        let deadline = match overall {
+            Some(d) if d.at < own => d.at,
+            _ => own,
+        };
         let mut delay = retry.base_delay;
         let mut attempt = 0;
         loop {
+            if let Some(d) = overall.filter(Deadline::expired) {
+                return Err(d.error());
+            }
             attempt += 1;
             let last = attempt >= retry.attempts.max(1);
+            let request_timeout =
+                overall.map_or(timeouts.request, |d| d.remaining().min(timeouts.request));
             let outcome: Result<(), (Duration, Option<reqwest::Error>)> =
-                match make(&client).send().await {
+                match make(&client).timeout(request_timeout).send().await {
                     Ok(response) => {
                         let status = response.status();
                         if is_retryable(status) && !last {
@@ -193,7 +245,7 @@ impl Http {
                                 .min(retry.max_delay);
                             Err((wait, None))
                         } else if is_retryable(status) {
-                            let detail = read_body(response, 512)
+                            let detail = read_body(response, 512, overall, 0)
                                 .await
                                 .map(|b| String::from_utf8_lossy(&b.1).into_owned())
                                 .unwrap_or_default();
@@ -203,7 +255,9 @@ impl Http {
                             });
                         } else {
                             let headers = response.headers().clone();
-                            let (status, body) = read_body(response, limit).await?;
+                            let (status, body) =
+                                read_body(response, limit, overall, timeouts.request.as_secs())
+                                    .await?;
                             return Ok(Fetched {
                                 status,
                                 headers,
@@ -213,9 +267,7 @@ impl Http {
                     }
                     Err(e) if last => {
                         return Err(if e.is_timeout() {
-                            FetchError::Timeout {
-                                seconds: timeouts.request.as_secs(),
-                            }
+                            timeout_error(overall, timeouts.request.as_secs())
                         } else {
                             FetchError::Transport(error_chain(&e))
                         })
@@ -224,6 +276,9 @@ impl Http {
                 };
             if let Err((wait, error)) = outcome {
                 if Instant::now() + wait > deadline {
+                    if let Some(d) = overall.filter(|d| d.at <= own) {
+                        return Err(d.error());
+                    }
                     return Err(match error {
                         Some(e) if e.is_timeout() => FetchError::Timeout {
                             seconds: timeouts.total.as_secs(),
@@ -265,10 +320,21 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(wait.as_secs().max(0) as u64))
 }
 
-/// Read a body, refusing more than `limit` bytes.
+/// A timeout is the overall deadline's when that has passed.
+fn timeout_error(overall: Option<Deadline>, seconds: u64) -> FetchError {
+    match overall {
+        Some(d) if d.expired() => d.error(),
+        _ => FetchError::Timeout { seconds },
+    }
+}
+
+/// Read a body, refusing more than `limit` bytes; a body that stops
+/// arriving in time is a timeout of `seconds` (or the `overall` deadline).
 async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
+    overall: Option<Deadline>,
+    seconds: u64,
 ) -> Result<(StatusCode, Vec<u8>), FetchError> {
     let status = response.status();
     if let Some(length) = response.content_length() {
@@ -292,7 +358,7 @@ async fn read_body(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok((status, body)),
-            Err(e) if e.is_timeout() => return Err(FetchError::Timeout { seconds: 0 }),
+            Err(e) if e.is_timeout() => return Err(timeout_error(overall, seconds)),
             Err(e) => return Err(FetchError::Transport(error_chain(&e))),
         }
     }

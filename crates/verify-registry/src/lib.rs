@@ -27,7 +27,7 @@ pub mod reference;
 pub mod registry;
 pub mod rekor;
 
-pub use http::{RetryPolicy, Timeouts};
+pub use http::{Deadline, RetryPolicy, Timeouts};
 pub use reference::ImageReference;
 pub use registry::{RegistryClient, RegistryConfig, RegistryError, Repository};
 pub use rekor::{RekorClient, DEFAULT_REKOR_URL};

@@ -17,7 +17,9 @@
 //!   `allow_http` (`--allow-http-registry`) speaks plain HTTP to every
 //!   registry.
 //! - Every GET is bounded in size and time and retried (see [`RetryPolicy`]
-//!   and [`Timeouts`]);
+//!   and [`Timeouts`]), and a repository opened
+//!   [`with_deadline`](Repository::with_deadline) stops every request, retry
+//!   and token exchange once the time allowed for the whole image is spent;
 //!   the bytes of a manifest must hash to the `Docker-Content-Digest` the
 //!   registry announces (and `verify-core` checks them against the digest
 //!   requested).
@@ -25,6 +27,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -36,7 +39,9 @@ pub use crate::reference::ImageReference;
 use verify_core::ArtifactDigest;
 
 use crate::credentials::{self, Credential};
-use crate::http::{error_chain, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts};
+use crate::http::{
+    error_chain, Deadline, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts,
+};
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
@@ -139,6 +144,7 @@ impl RegistryClient {
             inner: Arc::clone(&self.inner),
             path: format!("{}/v2/{}", reference.api_host, reference.repository),
             reference: reference.clone(),
+            deadline: None,
         }
     }
 
@@ -259,9 +265,24 @@ pub struct Repository {
     /// `host/v2/repository`, without the scheme.
     path: String,
     reference: ImageReference,
+    /// The end of the time allowed for everything read through this
+    /// repository (and its clones).
+    deadline: Option<Deadline>,
 }
 
 impl Repository {
+    /// This repository with an overall time limit starting now: every
+    /// request waits at most `min(per-request timeout, time left)`, no retry
+    /// or token exchange starts after it, and a request cut short by it is
+    /// [`SourceError::DeadlineExceeded`] (naming the limit and what was
+    /// being fetched). Without it, a registry answering each request slowly
+    /// but within its timeout could stretch a run over many manifests,
+    /// blobs and candidates without bound.
+    pub fn with_deadline(mut self, limit: Duration) -> Self {
+        self.deadline = Some(Deadline::after(limit));
+        self
+    }
+
     /// The reference this repository was opened with.
     pub fn reference(&self) -> &ImageReference {
         &self.reference
@@ -277,9 +298,26 @@ impl Repository {
         let inner = Arc::clone(&self.inner);
         let url = format!("{}/{path}", self.path);
         let reference = self.reference.clone();
-        self.inner
-            .http
-            .block(authorized_get(inner, reference, url, accept, limit, what))
+        let Some(deadline) = self.deadline else {
+            return self.inner.http.block(authorized_get(
+                inner, reference, url, accept, limit, what, None,
+            ));
+        };
+        let expired = SourceError::DeadlineExceeded {
+            what: what.clone(),
+            seconds: deadline.limit().as_secs(),
+        };
+        if deadline.remaining().is_zero() {
+            return Err(expired);
+        }
+        let request = authorized_get(inner, reference, url, accept, limit, what, Some(deadline));
+        // The requests themselves stop at the deadline; this also bounds
+        // what they do not cover (the token exchange).
+        self.inner.http.block(async move {
+            tokio::time::timeout(deadline.remaining(), request)
+                .await
+                .unwrap_or(Err(expired))
+        })
     }
 }
 
@@ -291,13 +329,14 @@ async fn authorized_get(
     accept: Option<String>,
     limit: usize,
     what: String,
+    deadline: Option<Deadline>,
 ) -> Result<Fetched, SourceError> {
     let schemes = inner.schemes_for(&reference.api_host);
     let mut probe_error = None;
     for (i, scheme) in schemes.iter().enumerate() {
         let probing = i + 1 < schemes.len();
         let result = scheme_get(
-            &inner, &reference, scheme, &path, &accept, limit, &what, probing,
+            &inner, &reference, scheme, &path, &accept, limit, &what, probing, deadline,
         )
         .await;
         match (result, probe_error.take()) {
@@ -344,6 +383,7 @@ async fn scheme_get(
     limit: usize,
     what: &str,
     probing: bool,
+    deadline: Option<Deadline>,
 ) -> Result<Fetched, SourceError> {
     let key = reference.name();
     let url = format!("{scheme}://{path}");
@@ -381,7 +421,7 @@ async fn scheme_get(
                 what: what.to_string(),
                 detail,
             })?;
-        let fetched = Http::fetch(client, inner.http.timeouts, retry, make, limit)
+        let fetched = Http::fetch(client, inner.http.timeouts, retry, make, limit, deadline)
             .await
             .map_err(|e| map_fetch_error(e, what))?;
         if fetched.status == StatusCode::UNAUTHORIZED && !authorized {
@@ -476,6 +516,10 @@ async fn authorize(
 fn map_fetch_error(e: FetchError, what: &str) -> SourceError {
     match e {
         FetchError::Timeout { seconds } => SourceError::Timeout {
+            what: what.to_string(),
+            seconds,
+        },
+        FetchError::Deadline { seconds } => SourceError::DeadlineExceeded {
             what: what.to_string(),
             seconds,
         },
@@ -583,6 +627,10 @@ impl ImageSource for Repository {
     fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
         let what = format!("blob {}@{digest}", self.name());
         let fetched = self.get(format!("blobs/{digest}"), None, max_bytes, what.clone())?;
+        // A manifest names this blob: its absence is not a missing image.
+        if fetched.status == StatusCode::NOT_FOUND {
+            return Err(SourceError::BlobNotFound { what });
+        }
         if !fetched.status.is_success() {
             return Err(status_error(&fetched, &what));
         }

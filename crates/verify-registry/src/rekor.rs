@@ -59,12 +59,14 @@ impl RekorClient {
             })?;
         let (timeouts, retry) = (http.timeouts, http.retry);
         let fetched = http
-            .block(Http::fetch(client, timeouts, retry, make, limit))
+            .block(Http::fetch(client, timeouts, retry, make, limit, None))
             .map_err(|e| match e {
-                FetchError::Timeout { seconds } => LookupError::Unreachable {
-                    url: url.clone(),
-                    detail: format!("no answer within {seconds} s"),
-                },
+                FetchError::Timeout { seconds } | FetchError::Deadline { seconds } => {
+                    LookupError::Unreachable {
+                        url: url.clone(),
+                        detail: format!("no answer within {seconds} s"),
+                    }
+                }
                 FetchError::Transport(detail) => LookupError::Unreachable {
                     url: url.clone(),
                     detail,

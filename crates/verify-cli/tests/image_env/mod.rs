@@ -706,6 +706,8 @@ pub enum Fault {
     Unavailable,
     /// Wait this long before answering.
     Slow(Duration),
+    /// Answer 404 to every blob request (manifests pass).
+    MissingBlobs,
 }
 
 /// A registry proxy injecting `fault`, counting requests.
@@ -779,6 +781,9 @@ impl Proxy {
                 }
                 Fault::Unavailable => return Response::new(503, "unavailable"),
                 Fault::Slow(delay) => std::thread::sleep(*delay),
+                Fault::MissingBlobs if request.path.contains("/blobs/") => {
+                    return Response::new(404, r#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#)
+                }
                 _ => {}
             }
             forward(&client, &upstream, request, &fault)
@@ -889,4 +894,167 @@ pub fn failure_json(output: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// What the tests' own registry serves, by path under `/v2/<repo>/`.
+#[derive(Default)]
+struct MiniContent {
+    /// `manifests/<reference>`: media type and bytes.
+    manifests: BTreeMap<String, (String, Vec<u8>)>,
+    /// `blobs/<digest>`.
+    blobs: BTreeMap<String, Vec<u8>>,
+    /// `referrers/<digest>`: an OCI image index.
+    referrers: BTreeMap<String, Vec<u8>>,
+}
+
+/// A registry served by the tests, for what Debian's `docker-registry` 2.8
+/// lacks: the OCI 1.1 referrers API (`GET /v2/<repo>/referrers/<digest>`
+/// answering an image index, 200). One repository, from memory; manifests
+/// may be served under any digest, so that a registry serving bytes that
+/// do not match the digest asked for can be played.
+pub struct MiniRegistry {
+    pub server: Server,
+    repo: String,
+    content: Arc<Mutex<MiniContent>>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl MiniRegistry {
+    pub fn start(repo: &str) -> Self {
+        let content = Arc::new(Mutex::new(MiniContent::default()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let prefix = format!("/v2/{repo}/");
+        let (served, seen) = (Arc::clone(&content), Arc::clone(&log));
+        let server = Server::start(Arc::new(move |request: Request| {
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {}", request.method, request.path));
+            let path = request.path.split('?').next().unwrap_or_default();
+            if path == "/v2/" {
+                return Response::new(200, "{}");
+            }
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                return Response::new(404, r#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#);
+            };
+            let content = served.lock().unwrap();
+            if let Some(reference) = rest.strip_prefix("manifests/") {
+                return match content.manifests.get(reference) {
+                    Some((media_type, bytes)) => Response::new(200, bytes.clone())
+                        .header("content-type", media_type)
+                        .header("docker-content-digest", &digest(bytes)),
+                    None => Response::new(404, r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#),
+                };
+            }
+            if let Some(d) = rest.strip_prefix("blobs/") {
+                return match content.blobs.get(d) {
+                    Some(bytes) => Response::new(200, bytes.clone()),
+                    None => Response::new(404, r#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#),
+                };
+            }
+            if let Some(d) = rest.strip_prefix("referrers/") {
+                let empty = serde_json::to_vec(
+                    &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
+                )
+                .unwrap();
+                let index = content.referrers.get(d).cloned().unwrap_or(empty);
+                return Response::new(200, index).header("content-type", OCI_INDEX);
+            }
+            Response::new(404, "not found")
+        }));
+        Self {
+            server,
+            repo: repo.to_string(),
+            content,
+            log,
+        }
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.server.addr
+    }
+
+    /// `addr/repo@digest`.
+    pub fn by_digest(&self, image: &Pushed) -> String {
+        format!("{}/{}@{}", self.addr(), self.repo, image.digest)
+    }
+
+    /// Serve `bytes` as a blob; its digest.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let d = digest(bytes);
+        self.content
+            .lock()
+            .unwrap()
+            .blobs
+            .insert(d.clone(), bytes.to_vec());
+        d
+    }
+
+    /// Serve `bytes` as the manifest `reference` (a tag or any digest).
+    pub fn manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) {
+        self.content.lock().unwrap().manifests.insert(
+            reference.to_string(),
+            (media_type.to_string(), bytes.to_vec()),
+        );
+    }
+
+    /// A random single-platform image, served by its digest.
+    pub fn image(&self) -> Pushed {
+        let (manifest, blobs) = image_manifest("linux", "amd64");
+        for blob in &blobs {
+            self.blob(blob);
+        }
+        let pushed = Pushed {
+            digest: digest(&manifest),
+            bytes: manifest,
+            media_type: OCI_MANIFEST.into(),
+        };
+        self.manifest(&pushed.digest, OCI_MANIFEST, &pushed.bytes);
+        pushed
+    }
+
+    /// A cosign v3 referrer manifest carrying `bundle` for `subject`, with
+    /// its layers served; the manifest itself is not served (see
+    /// [`MiniRegistry::manifest`]).
+    pub fn bundle_referrer(&self, subject: &Pushed, bundle: &[u8]) -> Pushed {
+        let empty_digest = self.blob(b"{}");
+        let layer = self.blob(bundle);
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": BUNDLE_TYPE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2},
+            "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
+            "subject": subject.descriptor(),
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        Pushed {
+            digest: digest(&bytes),
+            bytes,
+            media_type: OCI_MANIFEST.into(),
+        }
+    }
+
+    /// Answer the referrers API for `subject` with an index of these
+    /// referrers (as bundle artifacts).
+    pub fn referrers(&self, subject: &Pushed, referrers: &[Pushed]) {
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": referrers.iter().map(|r| {
+                let mut d = r.descriptor();
+                d["artifactType"] = json!(BUNDLE_TYPE);
+                d
+            }).collect::<Vec<_>>(),
+        });
+        self.content
+            .lock()
+            .unwrap()
+            .referrers
+            .insert(subject.digest.clone(), serde_json::to_vec(&index).unwrap());
+    }
+
+    /// The requests served so far, as `METHOD PATH`.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
 }

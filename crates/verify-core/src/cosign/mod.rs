@@ -210,6 +210,10 @@ impl CandidateError {
             Self::Lookup(LookupError::Offline | LookupError::NoLog) => "tlog-lookup-offline",
             Self::Lookup(LookupError::NotFound { .. }) => "tlog-entry-not-found",
             Self::Lookup(_) => "tlog-lookup-failed",
+            // Content a candidate refers to is missing: say so, rather than
+            // suggesting that the image itself is absent.
+            Self::Source(SourceError::BlobNotFound { .. }) => "signature-blob-missing",
+            Self::Source(SourceError::NotFound { .. }) => "signature-manifest-missing",
             Self::Source(e) => e.code(),
             Self::Malformed { .. } => "signature-malformed",
         }
@@ -330,7 +334,10 @@ pub fn verify_image_signatures(
     for (origin, layer) in tag_scheme_layers(source, &tag, &name, Kind::Signature, options)? {
         match verify_legacy_signature(source, image, verifier, policy, options, &layer) {
             Ok(sig) => verified.push(VerifiedSignature { origin, ..sig }),
-            Err(error) => failures.push(CandidateFailure { origin, error }),
+            Err(error) => failures.push(CandidateFailure {
+                origin,
+                error: abort_on_deadline(error)?,
+            }),
         }
     }
     if verified.is_empty() {
@@ -341,7 +348,10 @@ pub fn verify_image_signatures(
                 .and_then(|r| signature_from_bundle(source, image, r))
             {
                 Ok(sig) => verified.push(VerifiedSignature { origin, ..sig }),
-                Err(error) => failures.push(CandidateFailure { origin, error }),
+                Err(error) => failures.push(CandidateFailure {
+                    origin,
+                    error: abort_on_deadline(error)?,
+                }),
             }
         }
     }
@@ -371,7 +381,10 @@ pub fn verify_image_attestations(
     for (origin, layer) in tag_scheme_layers(source, &tag, &name, Kind::Attestation, options)? {
         match verify_legacy_attestation(source, image, verifier, policy, options, &layer) {
             Ok(att) => verified.push(VerifiedAttestation { origin, ..att }),
-            Err(error) => failures.push(CandidateFailure { origin, error }),
+            Err(error) => failures.push(CandidateFailure {
+                origin,
+                error: abort_on_deadline(error)?,
+            }),
         }
     }
     let wanted_found = |v: &[VerifiedAttestation]| {
@@ -390,7 +403,10 @@ pub fn verify_image_attestations(
                     statement: r.statement,
                     verified: r.verified,
                 }),
-                Err(error) => failures.push(CandidateFailure { origin, error }),
+                Err(error) => failures.push(CandidateFailure {
+                    origin,
+                    error: abort_on_deadline(error)?,
+                }),
             }
         }
     }
@@ -414,6 +430,17 @@ pub fn verify_image_attestations(
         });
     }
     Ok(matching)
+}
+
+/// A candidate cut short by the image's overall deadline
+/// ([`SourceError::DeadlineExceeded`]) ends the whole image: every later
+/// read would fail the same way, and the time, not the candidate, is at
+/// fault.
+fn abort_on_deadline(error: CandidateError) -> Result<CandidateError, ImageError> {
+    match error {
+        CandidateError::Source(e @ SourceError::DeadlineExceeded { .. }) => Err(e.into()),
+        other => Ok(other),
+    }
 }
 
 fn finish<T>(

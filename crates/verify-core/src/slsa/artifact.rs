@@ -11,10 +11,11 @@
 //!   (Fulcio chain at the log's integrated time, SCT, SET, inclusion proof
 //!   and checkpoint, DSSE signature) with no identity policy: the SLSA rules
 //!   decide who may have signed;
-//! - a JSON object with `payloadType` is a **bare DSSE envelope**
-//!   (slsa-github-generator before v2). Its certificate, if any, is not tied
-//!   to a log entry without searching Rekor, so it is refused with
-//!   [`SlsaError::NeedsOnlineLookup`];
+//! - a JSON object with `payloadType` is a **DSSE envelope**
+//!   (slsa-github-generator before v2) whose one signature must carry its
+//!   PEM certificate: its Rekor entry is the embedded one (verified
+//!   offline) or is looked up in Rekor, unless [`LogAccess::Offline`]
+//!   ([`SlsaError::NeedsOnlineLookup`]); see [`super::dsse_provenance`];
 //! - anything else, including several JSON lines, is refused.
 //!
 //! Then, as slsa-verifier does for bundles: the bundle must carry a DSSE
@@ -29,7 +30,10 @@ use crate::error::VerifyError;
 use crate::identity::{IdentityPolicy, Policy};
 use crate::verifier::Verifier;
 
+use crate::tlog_lookup::TransparencyLogLookup;
+
 use super::builder::{check_builder_id_supported, TrustedBuilders, GITHUB_ACTIONS_ISSUER};
+use super::dsse_provenance::DsseProvenance;
 use super::error::SlsaError;
 use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
 
@@ -149,14 +153,38 @@ pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<Artifact
     Ok(ArtifactDigest(hasher.finalize().into()))
 }
 
-/// Verify `provenance` (a bundle's JSON bytes) for the file whose SHA-256
-/// is `artifact`, with `verifier`'s trusted root, then apply the SLSA
-/// rules with the trusted builders for files.
+/// Whether Rekor may be asked for a bare envelope's entry.
+#[derive(Clone, Copy)]
+pub enum LogAccess<'a> {
+    /// Never (`--offline`): a bare envelope is refused with
+    /// [`SlsaError::NeedsOnlineLookup`].
+    Offline,
+    /// Through this log.
+    Online(&'a dyn TransparencyLogLookup),
+}
+
+/// Verify `provenance` for the file whose SHA-256 is `artifact`, offline:
+/// [`verify_artifact_provenance_with`] with [`LogAccess::Offline`].
 pub fn verify_artifact_provenance(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
+) -> Result<VerifiedProvenance, SlsaError> {
+    verify_artifact_provenance_with(verifier, provenance, artifact, options, LogAccess::Offline)
+}
+
+/// Verify `provenance` (a Sigstore bundle, or a DSSE envelope with its
+/// certificate, see [`super::dsse_provenance`]) for the file whose SHA-256
+/// is `artifact`, with `verifier`'s trusted root, then apply the SLSA rules
+/// with the trusted builders for files. A bare envelope's entry is looked
+/// up through `log`.
+pub fn verify_artifact_provenance_with(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    options: &ProvenanceOptions,
+    log: LogAccess<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     check_builder_id_supported(options.builder_id.as_deref())?;
     let limit = verifier.limits().max_bundle_bytes;
@@ -169,13 +197,12 @@ pub fn verify_artifact_provenance(
     match recognize(provenance)? {
         ProvenanceFormat::SigstoreBundle => {}
         ProvenanceFormat::DsseWithCertificate => {
-            return Err(SlsaError::NeedsOnlineLookup {
-                found: "with an embedded certificate but no Rekor entry",
-            })
+            return verify_dsse_provenance(verifier, provenance, artifact, options, log)
         }
         ProvenanceFormat::BareDsse => {
-            return Err(SlsaError::NeedsOnlineLookup {
-                found: "without a certificate",
+            return Err(SlsaError::InvalidCertificate {
+                expected: "a PEM Fulcio certificate in the envelope's only signature (`cert`)",
+                found: "a DSSE envelope without one".into(),
             })
         }
     }
@@ -202,6 +229,55 @@ pub fn verify_artifact_provenance(
         options,
         &TrustedBuilders::ARTIFACT,
     )
+}
+
+/// A DSSE envelope with its certificate: each embedded (or, without one,
+/// looked-up) Rekor entry that records it is tried as a synthesized bundle;
+/// the first that verifies decides, otherwise the last failure is the error.
+fn verify_dsse_provenance(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    options: &ProvenanceOptions,
+    log: LogAccess<'_>,
+) -> Result<VerifiedProvenance, SlsaError> {
+    let dsse = DsseProvenance::parse(provenance)?;
+    let entries = if dsse.tlog_entries.is_empty() {
+        match log {
+            LogAccess::Offline => {
+                return Err(SlsaError::NeedsOnlineLookup {
+                    found: "with an embedded certificate but no Rekor entry",
+                })
+            }
+            LogAccess::Online(lookup) => dsse.look_up(lookup, artifact)?,
+        }
+    } else {
+        for entry in &dsse.tlog_entries {
+            dsse.check_entry(entry)?;
+        }
+        dsse.tlog_entries.clone()
+    };
+    let payload = dsse.envelope.payload.as_bytes();
+    let mut last = None;
+    for entry in entries {
+        match verify_signature(verifier, &dsse.bundle(entry), payload, artifact) {
+            Ok(claims) => {
+                return verify_provenance(
+                    &claims,
+                    &dsse.envelope.payload_type,
+                    payload,
+                    &hex::encode(artifact.0),
+                    options,
+                    &TrustedBuilders::ARTIFACT,
+                )
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(SlsaError::RekorEntryMismatch {
+        expected: "a Rekor entry for the envelope".into(),
+        found: "none".into(),
+    }))
 }
 
 /// The cryptographic half: the bundle verifies, and its certificate is a

@@ -28,12 +28,23 @@ pub enum SlsaError {
         found: String,
     },
     /// The provenance is a bare DSSE envelope: its signature can only be
-    /// tied to a certificate and a log entry by searching Rekor, which this
-    /// offline verifier does not do (slsa-verifier's online path).
-    #[error("provenance is a bare DSSE envelope {found}; verifying it needs an online Rekor lookup: expected a Sigstore bundle that embeds its certificate and Rekor entry")]
+    /// tied to a log entry by searching Rekor, which `--offline` forbids
+    /// (slsa-verifier's online path).
+    #[error("provenance is a bare DSSE envelope {found}; verifying it needs an online Rekor lookup, which --offline forbids: expected a Sigstore bundle or an envelope that embeds its Rekor entry")]
     NeedsOnlineLookup {
         /// Which bare form: with or without an embedded certificate.
         found: &'static str,
+    },
+    /// Rekor could not be searched for the envelope's entry, or has none.
+    #[error("searching Rekor for the provenance's entry: {0}")]
+    RekorLookup(#[source] crate::tlog_lookup::LookupError),
+    /// A Rekor entry (embedded or looked up) does not record this envelope.
+    #[error("Rekor entry: expected {expected}, found {found}")]
+    RekorEntryMismatch {
+        /// What the entry must record.
+        expected: String,
+        /// What it records.
+        found: String,
     },
     /// The bundle signs a message, not a DSSE envelope.
     #[error("provenance bundle content: expected a DSSE envelope, found {found}")]
@@ -246,6 +257,8 @@ impl SlsaError {
             Self::TooLarge { .. } => "provenance-too-large",
             Self::UnrecognizedProvenance { .. } => "provenance-malformed",
             Self::NeedsOnlineLookup { .. } => "provenance-needs-online-lookup",
+            Self::RekorLookup(_) => "provenance-rekor-lookup",
+            Self::RekorEntryMismatch { .. } => "provenance-rekor-entry-mismatch",
             Self::UnexpectedBundleContent { .. } => "provenance-unexpected-bundle-content",
             Self::Bundle(e) => e.code(),
             Self::InvalidCertificate { .. } => "slsa-invalid-certificate",
@@ -278,6 +291,8 @@ impl SlsaError {
         match self {
             Self::TooLarge { .. } | Self::UnrecognizedProvenance { .. } => "ErrorInvalidFormat",
             Self::NeedsOnlineLookup { .. } => "ErrorRekorSearch",
+            Self::RekorLookup(_) => "ErrorRekorSearch",
+            Self::RekorEntryMismatch { .. } => "ErrorNoValidRekorEntries",
             Self::UnexpectedBundleContent { .. } => "ErrorUnexpectedBundleContent",
             Self::Bundle(e) => match e.as_ref() {
                 VerifyError::Signature { .. } => "ErrorInvalidSignature",

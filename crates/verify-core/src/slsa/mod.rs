@@ -18,6 +18,7 @@
 //! | rule | module |
 //! |---|---|
 //! | provenance input (bundle vs bare DSSE), offline verification | [`artifact`] |
+//! | DSSE envelopes with a certificate: embedded or looked-up Rekor entry | [`dsse_provenance`] |
 //! | container images: cosign attestations, first passing wins | [`image`] |
 //! | certificate claims → workflow identity | [`workflow`] |
 //! | trusted builders, `--builder-id`, builder refs | [`builder`] |
@@ -30,11 +31,12 @@
 //!
 //! Every failure is a [`SlsaError`] named after slsa-verifier's error.
 //! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`
-//! relaxations (builders at `refs/heads/main`), online Rekor searches for
-//! bare DSSE envelopes, and the npm, Google Cloud Build and BCR verifiers.
+//! relaxations (builders at `refs/heads/main`), Rekor searches for DSSE
+//! envelopes without a certificate, and the npm, Google Cloud Build and BCR verifiers.
 
 pub mod artifact;
 pub mod builder;
+pub mod dsse_provenance;
 pub mod error;
 pub mod git_ref;
 pub mod github_env;
@@ -46,7 +48,9 @@ pub mod subject;
 pub mod verify;
 pub mod workflow;
 
-pub use artifact::{digest_reader, verify_artifact_provenance};
+pub use artifact::{
+    digest_reader, verify_artifact_provenance, verify_artifact_provenance_with, LogAccess,
+};
 pub use builder::TrustedBuilders;
 pub use error::SlsaError;
 pub use image::{verify_image_provenance, ImageProvenanceError, VerifiedImageProvenance};
