@@ -2,7 +2,6 @@
 //! (slsa-verifier's `verify-artifact`).
 
 use std::fs::File;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -12,7 +11,7 @@ use verify_core::slsa::{
     SlsaError,
 };
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
-use verify_core::{Limits, TrustRoot, Verifier};
+use verify_core::Limits;
 use verify_registry::{RekorClient, RetryPolicy, Timeouts};
 
 use crate::cli::{ArtifactArgs, SlsaArgs};
@@ -21,7 +20,9 @@ use crate::output;
 pub fn run(args: &ArtifactArgs) -> ExitCode {
     let format = args.output;
     let limits = Limits::default();
-    let verifier = match load_verifier(args.trusted_root.as_deref(), &limits) {
+    let verifier = match crate::trust::load_verifier(args.trusted_root.as_deref(), &limits)
+        .map_err(|e| e.to_string())
+    {
         Ok(v) => v,
         Err(message) => return output::usage(format, &message),
     };
@@ -92,16 +93,6 @@ pub fn provenance_options(slsa: &SlsaArgs) -> ProvenanceOptions {
         // Later keys overwrite earlier ones, as with slsa-verifier.
         workflow_inputs: slsa.build_workflow_input.iter().cloned().collect(),
     }
-}
-
-fn load_verifier(trusted_root: Option<&Path>, limits: &Limits) -> Result<Verifier, String> {
-    let root = match trusted_root {
-        Some(path) => TrustRoot::from_file(path, limits).map_err(|e| e.to_string())?,
-        None => TrustRoot::production().map_err(|e| e.to_string())?,
-    };
-    Ok(Verifier::new(root)
-        .map_err(|e| e.to_string())?
-        .with_limits(*limits))
 }
 
 /// The Rekor client, built on the first lookup only (bundles and envelopes

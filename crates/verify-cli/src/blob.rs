@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, StringMatcher};
-use verify_core::{Artifact, ArtifactDigest, Limits, Policy, TrustRoot, Verifier, VerifyError};
+use verify_core::{Artifact, ArtifactDigest, Limits, Policy, Verifier, VerifyError};
 
 use crate::cli::{BlobArgs, SignerArgs};
 use crate::output;
@@ -21,7 +21,7 @@ pub fn run(args: &BlobArgs) -> ExitCode {
         Ok(p) => p,
         Err(Usage(msg)) => return output::usage(format, &msg),
     };
-    let verifier = match load_verifier(&args.signer, &limits) {
+    let verifier = match crate::trust::load_verifier(args.signer.trusted_root.as_deref(), &limits) {
         Ok(v) => v,
         Err(e) => return output::failure(format, &e),
     };
@@ -67,14 +67,6 @@ fn verify_file(
 
 /// A usage problem: exit status 2.
 pub struct Usage(pub String);
-
-fn load_verifier(signer: &SignerArgs, limits: &Limits) -> Result<Verifier, VerifyError> {
-    let root = match &signer.trusted_root {
-        Some(path) => TrustRoot::from_file(path, limits)?,
-        None => TrustRoot::production()?,
-    };
-    Ok(Verifier::new(root)?.with_limits(*limits))
-}
 
 /// Build the signer policy from the flags (cosign's rules: a key, or both an
 /// identity and an issuer).

@@ -22,7 +22,7 @@ use verify_core::oci::{
 };
 use verify_core::oci_layout::OciLayout;
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
-use verify_core::{ArtifactDigest, Limits, Policy, TrustRoot, Verifier};
+use verify_core::{ArtifactDigest, Limits, Policy, Verifier};
 use verify_registry::{ImageReference, RegistryClient, RegistryConfig, RekorClient, Timeouts};
 
 use crate::blob::{build_policy, Usage};
@@ -84,14 +84,7 @@ fn run(
         Ok(p) => p,
         Err(e) => return output::usage(format, &e.to_string()),
     };
-    let root = match &signer.trusted_root {
-        Some(path) => TrustRoot::from_file(path, &limits),
-        None => TrustRoot::production(),
-    };
-    let verifier = match root
-        .map_err(verify_core::VerifyError::from)
-        .and_then(|root| Ok(Verifier::new(root)?.with_limits(limits)))
-    {
+    let verifier = match crate::trust::load_verifier(signer.trusted_root.as_deref(), &limits) {
         Ok(v) => v,
         Err(e) => return output::failure(format, &e),
     };

@@ -17,7 +17,7 @@ use verify_core::buildkit::{
 use verify_core::cosign::{CheckOptions, ImageError};
 use verify_core::oci::{OciLimits, Platform};
 use verify_core::sbom::{read_seekable, SbomLimits};
-use verify_core::{Limits, TrustRoot, Verifier};
+use verify_core::Limits;
 
 use crate::blob::{build_policy, Usage};
 use crate::cli::{BuildkitProvenanceArgs, OutputFormat, RegistryArgs, SignerArgs};
@@ -43,13 +43,7 @@ fn verify(
     let limits = Limits::default();
     let platform = Platform::parse(platform).map_err(|e| Fail::Usage(e.to_string()))?;
     let policy = build_policy(signer, &limits).map_err(|Usage(msg)| Fail::Usage(msg))?;
-    let root = match &signer.trusted_root {
-        Some(path) => TrustRoot::from_file(path, &limits),
-        None => TrustRoot::production(),
-    };
-    let verifier = root
-        .map_err(verify_core::VerifyError::from)
-        .and_then(|root| Ok(Verifier::new(root)?.with_limits(limits)))
+    let verifier = crate::trust::load_verifier(signer.trusted_root.as_deref(), &limits)
         .map_err(Fail::Verify)?;
     let registry = LazyRegistry::new(registry);
     let (source, reference) = open_source(image, &registry).map_err(|e| match e {

@@ -15,6 +15,7 @@ mod in_index;
 mod output;
 mod provenance;
 mod sbom;
+mod trust;
 
 use std::process::ExitCode;
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use verify_core::oci::OciLimits;
 use verify_core::slsa::image::{pinned_digest, ImageProvenanceError};
 use verify_core::slsa::{verify_image_provenance, VerifiedImageProvenance};
-use verify_core::{Limits, TrustRoot, Verifier};
+use verify_core::Limits;
 
 use crate::artifact::provenance_options;
 use crate::cli::{OutputFormat, ProvenanceArgs};
@@ -22,14 +22,7 @@ use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
 pub fn run(args: &ProvenanceArgs) -> ExitCode {
     let format = args.output;
     let limits = Limits::default();
-    let root = match &args.trusted_root {
-        Some(path) => TrustRoot::from_file(path, &limits),
-        None => TrustRoot::production(),
-    };
-    let verifier = match root
-        .map_err(verify_core::VerifyError::from)
-        .and_then(|root| Ok(Verifier::new(root)?.with_limits(limits)))
-    {
+    let verifier = match crate::trust::load_verifier(args.trusted_root.as_deref(), &limits) {
         Ok(v) => v,
         Err(e) => return output::failure(format, &e),
     };
