@@ -96,22 +96,12 @@ impl Tsa {
         not_before: Timestamp,
         not_after: Timestamp,
     ) -> Result<Self> {
-        let root_key = TestKey::generate(KeyKind::EcdsaP384)?;
-        let root_name = x509::name(&format!("CN={label}-root,O=sigstore.test"))?;
-        let root_tbs = CertTemplate {
-            serial: x509::random_serial(20)?,
-            issuer: root_name.clone(),
-            subject: root_name.clone(),
+        let (root_key, root_name, root_cert) = x509::self_signed_root(
+            &format!("CN={label}-root,O=sigstore.test"),
+            Some(0),
             not_before,
             not_after,
-            extensions: vec![
-                x509::key_usage_ca()?,
-                x509::basic_constraints_ca(Some(0))?,
-                x509::subject_key_identifier(root_key.public_key_der())?,
-            ],
-        }
-        .tbs(root_key.public_key_der(), &root_key)?;
-        let root_cert = x509::sign_tbs(root_tbs, &root_key)?;
+        )?;
 
         let signing_key = TestKey::generate(KeyKind::EcdsaP256)?;
         let signing_tbs = CertTemplate {

@@ -234,3 +234,31 @@ pub(crate) fn sign_tbs(tbs: TbsCertificateInner, issuer_key: &TestKey) -> Result
     };
     Ok(cert.to_der()?)
 }
+
+/// A self-signed P-384 root CA (`subject` is a DN string such as
+/// `CN=root,O=sigstore.test`), valid from `not_before` to `not_after`, that
+/// may sign CAs down to `path_len` levels. Returns its key, name and DER.
+pub(crate) fn self_signed_root(
+    subject: &str,
+    path_len: Option<u8>,
+    not_before: Timestamp,
+    not_after: Timestamp,
+) -> Result<(TestKey, Name, Vec<u8>)> {
+    let key = TestKey::generate(crate::keys::KeyKind::EcdsaP384)?;
+    let name = name(subject)?;
+    let tbs = CertTemplate {
+        serial: random_serial(20)?,
+        issuer: name.clone(),
+        subject: name.clone(),
+        not_before,
+        not_after,
+        extensions: vec![
+            key_usage_ca()?,
+            basic_constraints_ca(path_len)?,
+            subject_key_identifier(key.public_key_der())?,
+        ],
+    }
+    .tbs(key.public_key_der(), &key)?;
+    let cert = sign_tbs(tbs, &key)?;
+    Ok((key, name, cert))
+}
