@@ -99,11 +99,16 @@ impl Verifier {
             }
             .into());
         }
-        let key = match (&self.cache, &artifact) {
-            (Some(_), Artifact::Bytes(b)) => {
-                Some(cache_key(bundle_json, &ArtifactDigest::of(b), policy))
+        // With a cache, the bytes' digest is needed for the key; it is then
+        // handed on so the artifact is hashed once, not twice.
+        let bytes_digest = match (&self.cache, &artifact) {
+            (Some(_), Artifact::Bytes(b)) => Some(ArtifactDigest::of(b)),
+            _ => None,
+        };
+        let key = match (&self.cache, &artifact, &bytes_digest) {
+            (Some(_), _, Some(d)) | (Some(_), Artifact::Digest(d), _) => {
+                Some(cache_key(bundle_json, d, policy))
             }
-            (Some(_), Artifact::Digest(d)) => Some(cache_key(bundle_json, d, policy)),
             _ => None,
         };
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
@@ -112,7 +117,7 @@ impl Verifier {
             }
         }
         let bundle = crate::bundle::parse(bundle_json, self.limits.max_bundle_bytes)?;
-        let verdict = Arc::new(self.verify_parsed(&bundle, artifact, policy)?);
+        let verdict = Arc::new(self.verify_with_digest(&bundle, artifact, bytes_digest, policy)?);
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             cache.insert(key, Arc::clone(&verdict));
         }
@@ -124,6 +129,18 @@ impl Verifier {
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        self.verify_with_digest(bundle, artifact, None, policy)
+    }
+
+    /// [`Self::verify_parsed`], with the SHA-256 of `Artifact::Bytes` when the
+    /// caller already computed it.
+    fn verify_with_digest(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
         let _memo = crate::signature_memo::enter(&self.memo);
@@ -181,7 +198,7 @@ impl Verifier {
         // Steps 4 and 5.
         let (result, digest) = match artifact {
             Artifact::Bytes(bytes) => {
-                let digest = ArtifactDigest::of(bytes);
+                let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
                 check_binding(bundle, &digest)?;
                 (
                     self.inner.verify(bytes, bundle, sigstore_policy.as_ref()),
