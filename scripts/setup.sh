@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the build and the tests need on a fresh Debian machine with a
 # Rust toolchain: system packages (a real OCI registry and skopeo for the image
-# tests, Go for the cgo binding tests) and the Rust components the checks use.
+# tests, openssl and cmake for the build) and the Rust components the checks
+# use.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
