@@ -37,6 +37,7 @@
 pub mod claims;
 mod intoto_v001;
 pub mod legacy;
+pub mod platform;
 pub mod predicate;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,7 @@ use std::collections::BTreeMap;
 use sigstore_types::SignatureContent;
 
 pub use claims::{ClaimError, SimpleSigning};
+pub use platform::{verify_image, Evidence, ImageRequest, ImageVerdict, PlatformVerdict};
 pub use predicate::predicate_type_uri;
 
 use crate::artifact::{Artifact, ArtifactDigest};
@@ -72,12 +74,17 @@ pub struct CheckOptions<'a> {
     pub limits: OciLimits,
     /// Annotations every signature must carry (`-a key=value`).
     pub annotations: BTreeMap<String, String>,
-    /// Check that the signed payload names the image (default on).
-    pub check_claims: bool,
+    /// INSECURE: do not check that the signed payload names the image
+    /// (cosign's `--check-claims=false`). Off by default; with it, a
+    /// signature made for *another* image verifies for this one. Ignored
+    /// (forced off) on the BuildKit in-index path, where the index
+    /// signature vouches for every statement reached from it.
+    pub insecure_skip_claims: bool,
     /// Never ask the transparency log: signatures without log evidence fail.
     pub offline: bool,
     /// The transparency log to look evidence up in, for signatures that
-    /// carry none.
+    /// carry none. `None` (the default, the right one for servers): no
+    /// lookup, such signatures fail with [`LookupError::NoLog`].
     pub tlog: Option<&'a dyn TransparencyLogLookup>,
 }
 
@@ -86,7 +93,7 @@ impl Default for CheckOptions<'_> {
         Self {
             limits: OciLimits::default(),
             annotations: BTreeMap::new(),
-            check_claims: true,
+            insecure_skip_claims: false,
             offline: false,
             tlog: None,
         }
@@ -149,6 +156,12 @@ pub struct VerifiedAttestation {
     pub envelope: serde_json::Value,
     /// The in-toto statement.
     pub statement: serde_json::Value,
+    /// The DSSE payload type of the envelope that verified.
+    pub payload_type: String,
+    /// The DSSE payload bytes whose signature verified, exactly as
+    /// verified (the statement above is parsed from them): judge these, not
+    /// a re-decoding of [`VerifiedAttestation::envelope`].
+    pub payload: Vec<u8>,
     /// The statement's predicate type.
     pub predicate_type: String,
     /// What verification established.
@@ -209,6 +222,8 @@ impl CandidateError {
             Self::Claims(_) => "claims-malformed",
             Self::Lookup(LookupError::Offline | LookupError::NoLog) => "tlog-lookup-offline",
             Self::Lookup(LookupError::NotFound { .. }) => "tlog-entry-not-found",
+            Self::Lookup(LookupError::TooManyEntries { .. }) => "tlog-too-many-entries",
+            Self::Lookup(LookupError::Budget { .. }) => "tlog-lookup-budget-exceeded",
             Self::Lookup(_) => "tlog-lookup-failed",
             // Content a candidate refers to is missing: say so, rather than
             // suggesting that the image itself is absent.
@@ -304,22 +319,24 @@ impl ImageError {
 }
 
 /// Resolve `reference` (a tag or a digest) in `source` to its manifest.
-pub fn resolve(
+pub async fn resolve(
     source: &dyn ImageSource,
     reference: &ManifestRef,
     limits: &OciLimits,
 ) -> Result<FetchedManifest, SourceError> {
-    fetch_manifest(source, reference, limits)?.ok_or_else(|| SourceError::NotFound {
-        what: format!("image {}{reference}", source.name()),
-    })
+    fetch_manifest(source, reference, limits)
+        .await?
+        .ok_or_else(|| SourceError::NotFound {
+            what: format!("image {}{reference}", source.name()),
+        })
 }
 
 /// Verify the signatures of the image `image` found in `source`.
 ///
 /// Every candidate is verified cryptographically and against `policy`
 /// before its claims are read; the result lists those that verified and
-/// whose claims name `image` (unless `check_claims` is off).
-pub fn verify_image_signatures(
+/// whose claims name `image` (unless `insecure_skip_claims`).
+pub async fn verify_image_signatures(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     verifier: &Verifier,
@@ -331,8 +348,8 @@ pub fn verify_image_signatures(
     let mut verified = Vec::new();
 
     let tag = signature_tag(image);
-    for (origin, layer) in tag_scheme_layers(source, &tag, &name, Kind::Signature, options)? {
-        match verify_legacy_signature(source, image, verifier, policy, options, &layer) {
+    for (origin, layer) in tag_scheme_layers(source, &tag, &name, Kind::Signature, options).await? {
+        match verify_legacy_signature(source, image, verifier, policy, options, &layer).await {
             Ok(sig) => verified.push(VerifiedSignature { origin, ..sig }),
             Err(error) => failures.push(CandidateFailure {
                 origin,
@@ -342,9 +359,10 @@ pub fn verify_image_signatures(
     }
     if verified.is_empty() {
         for (origin, descriptor) in
-            bundle_referrers(source, image, &name, Kind::Signature, options)?
+            bundle_referrers(source, image, &name, Kind::Signature, options).await?
         {
             match verify_bundle_referrer(source, image, verifier, policy, options, &descriptor)
+                .await
                 .and_then(|r| signature_from_bundle(source, image, r))
             {
                 Ok(sig) => verified.push(VerifiedSignature { origin, ..sig }),
@@ -365,7 +383,7 @@ pub fn verify_image_signatures(
 /// For callers that authorize the signer themselves (SLSA provenance), pass
 /// `Policy::Identity(IdentityPolicy::any_identity())` and judge
 /// [`Verified::certificate`] of each result.
-pub fn verify_image_attestations(
+pub async fn verify_image_attestations(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     verifier: &Verifier,
@@ -378,8 +396,10 @@ pub fn verify_image_attestations(
     let mut verified = Vec::new();
 
     let tag = attestation_tag(image);
-    for (origin, layer) in tag_scheme_layers(source, &tag, &name, Kind::Attestation, options)? {
-        match verify_legacy_attestation(source, image, verifier, policy, options, &layer) {
+    for (origin, layer) in
+        tag_scheme_layers(source, &tag, &name, Kind::Attestation, options).await?
+    {
+        match verify_legacy_attestation(source, image, verifier, policy, options, &layer).await {
             Ok(att) => verified.push(VerifiedAttestation { origin, ..att }),
             Err(error) => failures.push(CandidateFailure {
                 origin,
@@ -393,14 +413,18 @@ pub fn verify_image_attestations(
     };
     if !wanted_found(&verified) {
         for (origin, descriptor) in
-            bundle_referrers(source, image, &name, Kind::Attestation, options)?
+            bundle_referrers(source, image, &name, Kind::Attestation, options).await?
         {
-            match verify_bundle_referrer(source, image, verifier, policy, options, &descriptor) {
+            match verify_bundle_referrer(source, image, verifier, policy, options, &descriptor)
+                .await
+            {
                 Ok(r) => verified.push(VerifiedAttestation {
                     origin,
                     envelope: r.envelope,
                     predicate_type: r.predicate_type,
                     statement: r.statement,
+                    payload_type: r.payload_type,
+                    payload: r.payload,
                     verified: r.verified,
                 }),
                 Err(error) => failures.push(CandidateFailure {
@@ -432,13 +456,18 @@ pub fn verify_image_attestations(
     Ok(matching)
 }
 
-/// A candidate cut short by the image's overall deadline
-/// ([`SourceError::DeadlineExceeded`]) ends the whole image: every later
+/// A candidate cut short by the image's overall deadline or byte budget
+/// ([`SourceError::DeadlineExceeded`], [`SourceError::BudgetExceeded`],
+/// [`SourceError::RetryAfterBeyondDeadline`]) ends the whole image: every later
 /// read would fail the same way, and the time, not the candidate, is at
 /// fault.
 fn abort_on_deadline(error: CandidateError) -> Result<CandidateError, ImageError> {
     match error {
-        CandidateError::Source(e @ SourceError::DeadlineExceeded { .. }) => Err(e.into()),
+        CandidateError::Source(
+            e @ (SourceError::DeadlineExceeded { .. }
+            | SourceError::BudgetExceeded { .. }
+            | SourceError::RetryAfterBeyondDeadline { .. }),
+        ) => Err(e.into()),
         other => Ok(other),
     }
 }
@@ -463,14 +492,15 @@ fn finish<T>(
 }
 
 /// The layers of cosign's `.sig`/`.att` manifest, if it exists.
-fn tag_scheme_layers(
+async fn tag_scheme_layers(
     source: &dyn ImageSource,
     tag: &str,
     name: &str,
     kind: Kind,
     options: &CheckOptions<'_>,
 ) -> Result<Vec<(Origin, Descriptor)>, ImageError> {
-    let Some(fetched) = fetch_manifest(source, &ManifestRef::Tag(tag.into()), &options.limits)?
+    let Some(fetched) =
+        fetch_manifest(source, &ManifestRef::Tag(tag.into()), &options.limits).await?
     else {
         return Ok(Vec::new());
     };
@@ -507,7 +537,7 @@ fn tag_scheme_layers(
 
 /// The Sigstore bundle referrers of `image`: the referrers API, or the
 /// referrers tag schema when the source has none.
-fn bundle_referrers(
+async fn bundle_referrers(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     name: &str,
@@ -515,7 +545,7 @@ fn bundle_referrers(
     options: &CheckOptions<'_>,
 ) -> Result<Vec<(Origin, Descriptor)>, ImageError> {
     let limits = &options.limits;
-    let index = match source.referrers(image, limits.max_manifest_bytes)? {
+    let index = match source.referrers(image, limits.max_manifest_bytes).await? {
         Some(raw) => {
             if raw.bytes.len() > limits.max_manifest_bytes {
                 return Err(SourceError::TooLarge {
@@ -540,15 +570,17 @@ fn bundle_referrers(
                 }
             }
         }
-        None => match fetch_manifest(source, &ManifestRef::Tag(referrers_tag(image)), limits)? {
-            Some(FetchedManifest {
-                manifest: Manifest::Index(index),
-                ..
-            }) => index,
-            // A manifest under that tag that is not an index is not a
-            // referrers list.
-            _ => return Ok(Vec::new()),
-        },
+        None => {
+            match fetch_manifest(source, &ManifestRef::Tag(referrers_tag(image)), limits).await? {
+                Some(FetchedManifest {
+                    manifest: Manifest::Index(index),
+                    ..
+                }) => index,
+                // A manifest under that tag that is not an index is not a
+                // referrers list.
+                _ => return Ok(Vec::new()),
+            }
+        }
     };
     let bundles: Vec<Descriptor> = index
         .manifests
@@ -579,7 +611,7 @@ fn bundle_referrers(
         .collect()
 }
 
-fn verify_legacy_signature(
+async fn verify_legacy_signature(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     verifier: &Verifier,
@@ -587,7 +619,7 @@ fn verify_legacy_signature(
     options: &CheckOptions<'_>,
     layer: &Descriptor,
 ) -> Result<VerifiedSignature, CandidateError> {
-    let payload = fetch_blob(source, layer, options.limits.max_payload_bytes)?;
+    let payload = fetch_blob(source, layer, options.limits.max_payload_bytes).await?;
     let evidence = LayerEvidence::from_annotations(&layer.annotations, true).map_err(malformed)?;
     let keyless = matches!(policy, Policy::Identity(_));
     if keyless && evidence.certificate.is_none() {
@@ -619,13 +651,14 @@ fn verify_legacy_signature(
         },
         Bound::Bytes(&payload),
         &|| direct_message_signature(policy, &evidence.signature, &payload),
-    )?;
+    )
+    .await?;
     let claims: serde_json::Value = serde_json::from_slice(&payload).map_err(|e| {
         CandidateError::Claims(ClaimError::Malformed {
             detail: e.to_string(),
         })
     })?;
-    if options.check_claims {
+    if !options.insecure_skip_claims {
         SimpleSigning::parse(&payload)?.check(image, &options.annotations)?;
     }
     Ok(VerifiedSignature {
@@ -638,7 +671,7 @@ fn verify_legacy_signature(
     })
 }
 
-fn verify_legacy_attestation(
+async fn verify_legacy_attestation(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     verifier: &Verifier,
@@ -646,7 +679,7 @@ fn verify_legacy_attestation(
     options: &CheckOptions<'_>,
     layer: &Descriptor,
 ) -> Result<VerifiedAttestation, CandidateError> {
-    let bytes = fetch_blob(source, layer, options.limits.max_payload_bytes)?;
+    let bytes = fetch_blob(source, layer, options.limits.max_payload_bytes).await?;
     let mut evidence =
         LayerEvidence::from_annotations(&layer.annotations, false).map_err(malformed)?;
     let envelope = Envelope::parse(&bytes).map_err(malformed)?;
@@ -676,10 +709,10 @@ fn verify_legacy_attestation(
     if let Some(token) = evidence.rfc3161.take() {
         verify_envelope_timestamp(verifier, &token, &bytes, evidence.certificate.as_ref())?;
     }
-    let binding = if options.check_claims {
-        *image
-    } else {
+    let binding = if options.insecure_skip_claims {
         first_subject(&statement).unwrap_or(*image)
+    } else {
+        *image
     };
     let envelope_sha256 = *sigstore_crypto::sha256(&bytes).as_bytes();
     let payload_sha256 = *sigstore_crypto::sha256(&envelope.payload).as_bytes();
@@ -691,26 +724,34 @@ fn verify_legacy_attestation(
         {
             intoto_v001::verify(verifier, policy, &bytes, &envelope, &evidence, rekor)?
         }
-        _ => verify_with_log_evidence(
-            verifier,
-            policy,
-            options,
-            &evidence,
-            &envelope_sha256,
-            &payload_sha256,
-            &|entries, _| {
-                (0..envelope.signatures.len())
-                    .filter_map(|i| envelope.with_signature(i))
-                    .map(|env| {
-                        legacy::synthesize(&evidence, keyless, Signed::Dsse(env), entries.clone())
-                    })
-                    .collect()
-            },
-            Bound::Digest(binding),
-            &|| direct_dsse_signature(policy, &envelope),
-        )?,
+        _ => {
+            verify_with_log_evidence(
+                verifier,
+                policy,
+                options,
+                &evidence,
+                &envelope_sha256,
+                &payload_sha256,
+                &|entries, _| {
+                    (0..envelope.signatures.len())
+                        .filter_map(|i| envelope.with_signature(i))
+                        .map(|env| {
+                            legacy::synthesize(
+                                &evidence,
+                                keyless,
+                                Signed::Dsse(env),
+                                entries.clone(),
+                            )
+                        })
+                        .collect()
+                },
+                Bound::Digest(binding),
+                &|| direct_dsse_signature(policy, &envelope),
+            )
+            .await?
+        }
     };
-    if options.check_claims {
+    if !options.insecure_skip_claims {
         claims::check_statement(&statement, image, &options.annotations)?;
     }
     Ok(VerifiedAttestation {
@@ -718,6 +759,8 @@ fn verify_legacy_attestation(
         envelope: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
         statement,
         predicate_type,
+        payload_type: envelope.payload_type.clone(),
+        payload: envelope.payload.clone(),
         verified,
     })
 }
@@ -728,6 +771,7 @@ type Synthesize<'a> = dyn Fn(
         Vec<sigstore_types::TransparencyLogEntry>,
         bool,
     ) -> Vec<Result<sigstore_types::Bundle, String>>
+    + Sync
     + 'a;
 
 /// Verify a legacy signature or attestation with its log evidence: the
@@ -736,7 +780,7 @@ type Synthesize<'a> = dyn Fn(
 /// 3161 timestamp for its certificate); else the entries the log holds for
 /// it.
 #[allow(clippy::too_many_arguments)]
-fn verify_with_log_evidence(
+async fn verify_with_log_evidence(
     verifier: &Verifier,
     policy: &Policy,
     options: &CheckOptions<'_>,
@@ -745,7 +789,7 @@ fn verify_with_log_evidence(
     lookup_sha256: &[u8; 32],
     synthesize: &Synthesize<'_>,
     bound: Bound<'_>,
-    direct: &dyn Fn() -> Result<Verified, VerifyError>,
+    direct: &(dyn Fn() -> Result<Verified, VerifyError> + Sync),
 ) -> Result<Verified, CandidateError> {
     let ignore_tlog = match policy {
         Policy::Identity(p) => p.insecure_ignore_tlog,
@@ -814,7 +858,7 @@ fn verify_with_log_evidence(
         return Err(LookupError::Offline.into());
     }
     let lookup = options.tlog.ok_or(LookupError::NoLog)?;
-    let entries = find_entries(lookup, lookup_sha256)?;
+    let entries = find_entries(lookup, lookup_sha256).await?;
     let mut last = None;
     for entry in entries {
         match try_bundles(synthesize(vec![entry], true)) {
@@ -995,11 +1039,13 @@ fn first_subject(statement: &serde_json::Value) -> Option<ArtifactDigest> {
 struct BundleReferrer {
     envelope: serde_json::Value,
     statement: serde_json::Value,
+    payload_type: String,
+    payload: Vec<u8>,
     predicate_type: String,
     verified: Verified,
 }
 
-fn verify_bundle_referrer(
+async fn verify_bundle_referrer(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
     verifier: &Verifier,
@@ -1009,11 +1055,10 @@ fn verify_bundle_referrer(
 ) -> Result<BundleReferrer, CandidateError> {
     let limits = &options.limits;
     let digest = descriptor.sha256()?;
-    let fetched =
-        fetch_manifest(source, &ManifestRef::Digest(digest), limits)?.ok_or_else(|| {
-            SourceError::NotFound {
-                what: format!("referrer {}@{digest}", source.name()),
-            }
+    let fetched = fetch_manifest(source, &ManifestRef::Digest(digest), limits)
+        .await?
+        .ok_or_else(|| SourceError::NotFound {
+            what: format!("referrer {}@{digest}", source.name()),
         })?;
     let Manifest::Image(manifest) = fetched.manifest else {
         return Err(malformed("the referrer is an index, not a bundle manifest"));
@@ -1035,7 +1080,7 @@ fn verify_bundle_referrer(
                 .starts_with("application/vnd.dev.sigstore.bundle")
         })
         .ok_or_else(|| malformed("the referrer has no Sigstore bundle layer"))?;
-    let bytes = fetch_blob(source, layer, limits.max_payload_bytes)?;
+    let bytes = fetch_blob(source, layer, limits.max_payload_bytes).await?;
     let bundle = crate::bundle::parse(&bytes, verifier.limits().max_bundle_bytes)
         .map_err(VerifyError::from)?;
     let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
@@ -1049,13 +1094,13 @@ fn verify_bundle_referrer(
     }
     let statement: serde_json::Value = serde_json::from_slice(envelope.payload.as_bytes())
         .map_err(|e| malformed(format!("the DSSE payload is not an in-toto statement: {e}")))?;
-    let binding = if options.check_claims {
-        *image
-    } else {
+    let binding = if options.insecure_skip_claims {
         first_subject(&statement).unwrap_or(*image)
+    } else {
+        *image
     };
     let verified = verifier.verify_bundle(&bytes, Artifact::Digest(binding), policy)?;
-    if options.check_claims {
+    if !options.insecure_skip_claims {
         claims::check_statement(&statement, image, &options.annotations)?;
     }
     let predicate_type = statement
@@ -1066,6 +1111,8 @@ fn verify_bundle_referrer(
     Ok(BundleReferrer {
         envelope: serde_json::to_value(envelope).unwrap_or(serde_json::Value::Null),
         statement,
+        payload_type: envelope.payload_type.clone(),
+        payload: envelope.payload.as_bytes().to_vec(),
         predicate_type,
         verified: (*verified).clone(),
     })
