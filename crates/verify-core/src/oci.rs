@@ -51,6 +51,12 @@ pub struct OciLimits {
     /// Most signature layers, attestation layers or referrers considered
     /// for one image; more is an error, not a truncation.
     pub max_signatures: usize,
+    /// Most bytes of candidate payloads (the declared sizes of a signature
+    /// manifest's layers, summed) considered for one image: bounds the
+    /// work per image (candidates × payload size), so that a hostile image
+    /// cannot make one verification parse and check gigabytes. More is an
+    /// error before any layer is read.
+    pub max_candidate_bytes: u64,
 }
 
 impl Default for OciLimits {
@@ -60,6 +66,7 @@ impl Default for OciLimits {
             max_payload_bytes: 32 * 1024 * 1024,
             max_config_bytes: 4 * 1024 * 1024,
             max_signatures: 256,
+            max_candidate_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -554,6 +561,11 @@ pub async fn fetch_blob(
             found: descriptor.size.max(0) as u64,
         });
     }
+    // A blob is read no further than its descriptor says it is long.
+    let max_bytes = match usize::try_from(descriptor.size) {
+        Ok(size) if size > 0 => size.min(max_bytes),
+        _ => max_bytes,
+    };
     let bytes = source.blob(&digest, max_bytes).await?;
     if bytes.len() > max_bytes {
         return Err(SourceError::TooLarge {

@@ -285,6 +285,19 @@ pub enum ImageError {
         /// The predicate types of the attestations that verified.
         found: Vec<String>,
     },
+    /// The candidates' payloads, together, are larger than the bound on
+    /// the work per image ([`OciLimits::max_candidate_bytes`]).
+    #[error("{image}: its {kind}s declare {found} bytes of payload in all, more than the {limit} bytes verified per image")]
+    CandidatesTooLarge {
+        /// Signatures or attestations.
+        kind: Kind,
+        /// The image.
+        image: String,
+        /// The bound.
+        limit: u64,
+        /// The declared total.
+        found: u64,
+    },
     /// More candidates than the limit.
     #[error("{image} has more than {limit} {kind}s; refusing to verify them all")]
     TooMany {
@@ -314,6 +327,7 @@ impl ImageError {
             Self::NoneVerified { .. } => "no-matching-attestations",
             Self::NoMatchingPredicate { .. } => "no-matching-predicate",
             Self::TooMany { .. } => "too-many-signatures",
+            Self::CandidatesTooLarge { .. } => "signature-payloads-too-large",
         }
     }
 }
@@ -516,6 +530,19 @@ async fn tag_scheme_layers(
             kind,
             image: name.to_string(),
             limit: options.limits.max_signatures,
+        });
+    }
+    let declared: u64 = manifest
+        .layers
+        .iter()
+        .map(|l| u64::try_from(l.size).unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add);
+    if declared > options.limits.max_candidate_bytes {
+        return Err(ImageError::CandidatesTooLarge {
+            kind,
+            image: name.to_string(),
+            limit: options.limits.max_candidate_bytes,
+            found: declared,
         });
     }
     Ok(manifest
