@@ -1297,4 +1297,18 @@ fn bundles_found_through_the_referrers_api_verify_and_tampered_ones_are_refused(
         failure_codes(&output).1,
         vec!["signature-manifest-missing".to_string()]
     );
+    // A referrer listed for one image whose subject is another: its own
+    // reason, not "malformed".
+    let fourth = registry.image();
+    let elsewhere = registry.image();
+    let bundle = v3_bundle(&w, &elsewhere, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&elsewhere, &bundle);
+    registry.manifest(&referrer.digest, OCI_MANIFEST, &referrer.bytes);
+    registry.referrers(&fourth, std::slice::from_ref(&referrer));
+    let output = w.run("image", &registry.by_digest(&fourth), &["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["referrer-subject-mismatch".to_string()]
+    );
 }
