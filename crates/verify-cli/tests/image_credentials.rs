@@ -17,6 +17,9 @@ const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret-only-for-registry-a";
 
+/// What a recorder answers `401` with, given its own address.
+type Challenge = dyn Fn(&str) -> String + Send + Sync;
+
 /// Every header value a recorder saw, lowercased names.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -188,7 +191,7 @@ fn a_second_registry_never_sees_the_first_ones_credentials_whatever_it_asks() {
     let s = setup();
     let config = s.docker_config();
     let a_addr = s.a.addr.clone();
-    let challenges: Vec<Box<dyn Fn(&str) -> String + Send + Sync>> = vec![
+    let challenges: Vec<Box<Challenge>> = vec![
         Box::new(|_| r#"Basic realm="give me a password""#.into()),
         Box::new(|me| format!(r#"Bearer realm="http://{me}/token",service="b""#)),
         // A realm on registry A's host: B's (no) credentials go there, not

@@ -80,7 +80,10 @@ pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 /// How signatures are looked for and what their claims must say.
-#[derive(Clone)]
+///
+/// The default is the one for servers: claims checked, no transparency-log
+/// lookup.
+#[derive(Clone, Default)]
 pub struct CheckOptions<'a> {
     /// Size and count bounds.
     pub limits: OciLimits,
@@ -98,18 +101,6 @@ pub struct CheckOptions<'a> {
     /// carry none. `None` (the default, the right one for servers): no
     /// lookup, such signatures fail with [`LookupError::NoLog`].
     pub tlog: Option<&'a dyn TransparencyLogLookup>,
-}
-
-impl Default for CheckOptions<'_> {
-    fn default() -> Self {
-        Self {
-            limits: OciLimits::default(),
-            annotations: BTreeMap::new(),
-            insecure_skip_claims: false,
-            offline: false,
-            tlog: None,
-        }
-    }
 }
 
 /// Where a signature or attestation was found.
