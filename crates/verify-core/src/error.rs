@@ -187,6 +187,12 @@ impl VerifyError {
             Self::Policy(PolicyError::WrongBundleKind { .. }) => "bundle-kind-mismatch",
             Self::Policy(_) => "policy-invalid",
             Self::Artifact(ArtifactError::BadDigest { .. }) => "artifact-digest-invalid",
+            Self::Artifact(ArtifactError::UnsupportedAlgorithm { .. }) => {
+                "artifact-digest-unsupported"
+            }
+            Self::Artifact(ArtifactError::AlgorithmNotBound { .. }) => {
+                "artifact-digest-algorithm-mismatch"
+            }
             Self::Artifact(_) => "artifact-mismatch",
             Self::ArtifactRead(_) => "artifact-unreadable",
             Self::Certificate(CertificateError::Expired { .. }) => "certificate-expired",
@@ -222,7 +228,11 @@ impl VerifyError {
             Self::Bundle(BundleError::Read { .. })
                 | Self::TrustRoot(_)
                 | Self::ArtifactRead(_)
-                | Self::Artifact(ArtifactError::BadDigest { .. })
+                | Self::Artifact(
+                    ArtifactError::BadDigest { .. }
+                        | ArtifactError::UnsupportedAlgorithm { .. }
+                        | ArtifactError::AlgorithmNotBound { .. }
+                )
                 | Self::Policy(PolicyError::InvalidRegex { .. } | PolicyError::InvalidKey { .. })
         )
     }

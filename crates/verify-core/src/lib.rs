@@ -43,6 +43,7 @@ pub mod cosign;
 pub mod error;
 pub mod fulcio;
 pub mod identity;
+pub mod intoto;
 pub mod limits;
 pub mod oci;
 pub mod oci_layout;
@@ -54,7 +55,7 @@ pub mod tlog_lookup;
 pub mod trust_root;
 pub mod verifier;
 
-pub use artifact::{Artifact, ArtifactDigest};
+pub use artifact::{Artifact, ArtifactDigest, DigestAlgorithm, TypedDigest};
 pub use error::VerifyError;
 pub use identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, Policy, StringMatcher};
 pub use limits::Limits;

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{Bundle, Sha256Hash};
 
-use crate::artifact::{check_binding, Artifact, ArtifactDigest, HashingReader};
+use crate::artifact::{
+    check_binding, check_typed_binding, Artifact, ArtifactDigest, HashingReader,
+};
 use crate::cache::VerdictCache;
 use crate::error::{CertificateError, VerifyError};
 use crate::identity::{Policy, PolicyError};
@@ -107,8 +109,14 @@ impl Verifier {
         };
         let key = match (&self.cache, &artifact, &bytes_digest) {
             (Some(_), _, Some(d)) | (Some(_), Artifact::Digest(d), _) => {
-                Some(cache_key(bundle_json, d, policy))
+                Some(cache_key(bundle_json, "sha256", &d.0, policy))
             }
+            (Some(_), Artifact::TypedDigest(d), _) => Some(cache_key(
+                bundle_json,
+                d.algorithm().name(),
+                d.as_bytes(),
+                policy,
+            )),
             _ => None,
         };
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
@@ -169,7 +177,10 @@ impl Verifier {
                         detail: e.to_string(),
                     }
                 })?;
-                identity.check(&info)?;
+                identity.check_identity(
+                    crate::identity::certificate_identity(cert.as_bytes(), &info).as_deref(),
+                    &info,
+                )?;
                 let mut p = sigstore_verify::VerificationPolicy::any_identity();
                 if identity.insecure_ignore_tlog {
                     p = p.skip_tlog_unsafe();
@@ -197,6 +208,11 @@ impl Verifier {
 
         // Steps 4 and 5.
         let (result, digest) = match artifact {
+            Artifact::TypedDigest(typed) => {
+                let handed = check_typed_binding(bundle, &typed)?;
+                let result = self.inner.verify(handed, bundle, sigstore_policy.as_ref());
+                return self.verdict(bundle, has_cert, result?, typed.to_string());
+            }
             Artifact::Bytes(bytes) => {
                 let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
                 check_binding(bundle, &digest)?;
@@ -232,8 +248,25 @@ impl Verifier {
                 (result, digest)
             }
         };
-        let result = result?;
+        self.verdict(bundle, has_cert, result?, digest.to_string())
+    }
+
+    /// The verdict for a bundle the delegate verified.
+    fn verdict(
+        &self,
+        bundle: &Bundle,
+        has_cert: bool,
+        result: sigstore_verify::VerificationResult,
+        artifact_digest: String,
+    ) -> Result<Verified, VerifyError> {
         let first_entry = bundle.verification_material.tlog_entries.first();
+        let certificate = match (result.certificate(), bundle.signing_certificate()) {
+            (Some(info), Some(der)) => {
+                Some(CertificateClaims::from_certificate(der.as_bytes(), info))
+            }
+            (Some(info), None) => Some(CertificateClaims::from_info(info)),
+            (None, _) => None,
+        };
         Ok(Verified {
             bundle_media_type: bundle.media_type.as_str().to_string(),
             signer: if has_cert {
@@ -241,7 +274,7 @@ impl Verifier {
             } else {
                 SignerKind::PublicKey
             },
-            identity: result.identity().map(|s| s.as_str().to_string()),
+            identity: certificate.as_ref().and_then(|c| c.subject.clone()),
             issuer: result.issuer().map(str::to_string),
             log_index: first_entry.map(|e| e.log_index.get()),
             integrated_time: result.integrated_time().map(|t| t.to_string()),
@@ -250,18 +283,20 @@ impl Verifier {
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),
-            artifact_digest: Some(digest.to_string()),
+            artifact_digest: Some(artifact_digest),
             tlog_verified: result.tlog_verified(),
             sct_verified: result.sct_verified(),
-            certificate: result.certificate().map(CertificateClaims::from_info),
+            certificate,
         })
     }
 }
 
-fn cache_key(bundle_json: &[u8], digest: &ArtifactDigest, policy: &Policy) -> [u8; 32] {
+fn cache_key(bundle_json: &[u8], algorithm: &str, digest: &[u8], policy: &Policy) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(Sha256::digest(bundle_json));
-    h.update(digest.0);
+    h.update(algorithm.as_bytes());
+    h.update(b"\0");
+    h.update(digest);
     h.update(policy.fingerprint());
     h.finalize().into()
 }

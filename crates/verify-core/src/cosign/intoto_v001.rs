@@ -132,7 +132,10 @@ pub fn verify(
                     detail: e.to_string(),
                 }
             })?;
-            identity.check(&info)?;
+            identity.check_identity(
+                crate::identity::certificate_identity(leaf.as_bytes(), &info).as_deref(),
+                &info,
+            )?;
             let root = verifier.trust_root().as_sigstore();
             let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
             if time < info.not_before {

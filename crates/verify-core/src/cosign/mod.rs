@@ -62,8 +62,7 @@ use legacy::{Envelope, LayerEvidence, Signed};
 pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// Predicate type of cosign v3's image signing statement.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
-/// DSSE payload type of in-toto statements.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
 
 /// How signatures are looked for and what their claims must say.
 #[derive(Clone)]
@@ -983,11 +982,9 @@ fn verify_envelope_timestamp(
 
 /// The first SHA-256 subject of a statement.
 fn first_subject(statement: &serde_json::Value) -> Option<ArtifactDigest> {
-    statement
-        .get("subject")?
-        .as_array()?
+    crate::intoto::subjects(statement)
         .iter()
-        .find_map(|s| s.pointer("/digest/sha256")?.as_str())
+        .find_map(|s| s.digest.get("sha256"))
         .and_then(|hex| ArtifactDigest::parse(&format!("sha256:{hex}")).ok())
 }
 
@@ -1084,25 +1081,16 @@ fn signature_from_bundle(
             r.predicate_type
         )));
     }
-    let subject = r
-        .statement
-        .get("subject")
-        .and_then(|s| s.as_array())
-        .and_then(|s| {
-            s.iter().find(|s| {
-                s.pointer("/digest/sha256").and_then(|d| d.as_str())
-                    == Some(hex::encode(image.0).as_str())
-            })
-        })
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    let subjects = crate::intoto::subjects(&r.statement);
+    let annotations = crate::intoto::find(&subjects, "sha256", &hex::encode(image.0))
+        .and_then(|s| s.annotations.clone());
     let claims = serde_json::json!({
         "critical": {
             "identity": {"docker-reference": source.name()},
             "image": {"docker-manifest-digest": image.to_string()},
             "type": r.predicate_type,
         },
-        "optional": subject.get("annotations").cloned().unwrap_or(serde_json::Value::Null),
+        "optional": annotations.map_or(serde_json::Value::Null, serde_json::Value::Object),
     });
     Ok(VerifiedSignature {
         origin: Origin::Referrer { manifest: *image },

@@ -115,23 +115,9 @@ pub fn recognize(provenance: &[u8]) -> Result<ProvenanceFormat, SlsaError> {
 /// The SHA-256 subject digests named in a DSSE payload (read leniently:
 /// the strict reading comes with the SLSA rules).
 fn sha256_subjects(payload: &[u8]) -> Vec<ArtifactDigest> {
-    #[derive(Deserialize)]
-    struct Subject {
-        #[serde(default)]
-        digest: std::collections::BTreeMap<String, serde_json::Value>,
-    }
-    #[derive(Deserialize)]
-    struct Header {
-        #[serde(default)]
-        subject: Vec<Subject>,
-    }
-    let Ok(header) = serde_json::from_slice::<Header>(payload) else {
-        return Vec::new();
-    };
-    header
-        .subject
+    crate::intoto::subjects_of_payload(payload)
         .iter()
-        .filter_map(|s| s.digest.get("sha256")?.as_str())
+        .filter_map(|s| s.digest.get("sha256"))
         .filter_map(|hex| ArtifactDigest::parse(&format!("sha256:{hex}")).ok())
         .collect()
 }
