@@ -56,9 +56,7 @@ pub fn verify_chain(
         }
     }
     if anchors.is_empty() {
-        return Err(CertificateError::NoValidAuthority {
-            time: time.to_string(),
-        });
+        return Err(CertificateError::NoValidAuthority { time });
     }
     let leaf_der = CertificateDer::from(leaf.as_bytes());
     let ee =
@@ -82,9 +80,7 @@ pub fn verify_chain(
             None,
             None,
         )
-        .map_err(|e| CertificateError::Untrusted {
-            detail: format!("certificate chain does not verify at {time}: {e}"),
-        })?;
+        .map_err(|e| chain_error(e, time))?;
     match path.intermediate_certificates().next() {
         Some(issuer) => Ok(issuer.subject_public_key_info().as_ref().to_vec()),
         None => {
@@ -98,6 +94,35 @@ pub fn verify_chain(
                 detail: format!("issuer key: {e}"),
             })
         }
+    }
+}
+
+/// Map webpki's typed chain errors: a certificate of the path used outside
+/// its validity keeps webpki's two times as structured fields.
+fn chain_error(e: webpki::Error, time: Timestamp) -> CertificateError {
+    let at = |t: UnixTime| {
+        i64::try_from(t.as_secs())
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+    };
+    match e {
+        webpki::Error::CertExpired { time: t, not_after } => {
+            if let (Some(time), Some(not_after)) = (at(t), at(not_after)) {
+                return CertificateError::Expired { time, not_after };
+            }
+        }
+        webpki::Error::CertNotValidYet {
+            time: t,
+            not_before,
+        } => {
+            if let (Some(time), Some(not_before)) = (at(t), at(not_before)) {
+                return CertificateError::NotYetValid { time, not_before };
+            }
+        }
+        _ => {}
+    }
+    CertificateError::Untrusted {
+        detail: format!("certificate chain does not verify at {time}: {e}"),
     }
 }
 

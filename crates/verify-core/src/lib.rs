@@ -53,6 +53,7 @@ pub mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
 pub mod trust_root;
+mod tsa;
 pub mod verifier;
 
 pub use artifact::{Artifact, ArtifactDigest, DigestAlgorithm, TypedDigest};

@@ -211,7 +211,9 @@ impl Verifier {
             Artifact::TypedDigest(typed) => {
                 let handed = check_typed_binding(bundle, &typed)?;
                 let result = self.inner.verify(handed, bundle, sigstore_policy.as_ref());
-                return self.verdict(bundle, has_cert, result?, typed.to_string());
+                let result =
+                    result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
+                return self.verdict(bundle, has_cert, result, typed.to_string());
             }
             Artifact::Bytes(bytes) => {
                 let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
@@ -248,7 +250,8 @@ impl Verifier {
                 (result, digest)
             }
         };
-        self.verdict(bundle, has_cert, result?, digest.to_string())
+        let result = result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
+        self.verdict(bundle, has_cert, result, digest.to_string())
     }
 
     /// The verdict for a bundle the delegate verified.
@@ -289,6 +292,73 @@ impl Verifier {
             certificate,
         })
     }
+}
+
+/// Map the delegate's error, with structure where its text has none.
+///
+/// sigstore-verify checks the chain (webpki) before the leaf's validity, so
+/// a leaf used after its notAfter fails as `ChainInvalid` with webpki's
+/// error as text. The leaf's validity is then checked here from the parsed
+/// certificate at the times the bundle gives: each RFC 3161 timestamp that
+/// verifies against a trusted TSA, and each Rekor entry's integrated time
+/// (which the delegate uses only when a SET vouches for it; here it only
+/// chooses the reason for a verification that has already failed). The
+/// first time outside the validity gives `Expired` / `NotYetValid` with
+/// both times; otherwise the chain error stands.
+fn refine(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+    e: sigstore_verify::Error,
+) -> VerifyError {
+    use sigstore_verify::error::CertificateError as Delegate;
+    if let sigstore_verify::Error::Certificate(Delegate::ChainInvalid(_)) = &e {
+        if let Some(validity) = certificate_validity_error(root, bundle) {
+            return validity.into();
+        }
+    }
+    e.into()
+}
+
+fn certificate_validity_error(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+) -> Option<CertificateError> {
+    let cert = bundle.signing_certificate()?;
+    let info = sigstore_crypto::parse_certificate_info(cert).ok()?;
+    let logged = bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .filter(|e| e.inclusion_promise.is_some())
+        .filter_map(|e| e.integrated_time);
+    signing_timestamps(root, bundle)
+        .into_iter()
+        .chain(logged)
+        .find_map(|t| CertificateError::check_validity(t, info.not_before, info.not_after).err())
+}
+
+/// The RFC 3161 times of `bundle` that verify against a trusted TSA.
+fn signing_timestamps(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+) -> Vec<jiff::Timestamp> {
+    let signature = match &bundle.content {
+        sigstore_types::SignatureContent::MessageSignature(m) => m.signature.clone(),
+        sigstore_types::SignatureContent::DsseEnvelope(d) => d.signature.sig.clone(),
+        _ => return Vec::new(),
+    };
+    let authorities = root.tsa_authorities();
+    bundle
+        .verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .iter()
+        .filter_map(|ts| {
+            authorities.iter().find_map(|authority| {
+                crate::tsa::verify_timestamp(&ts.signed_timestamp, &signature, authority).ok()
+            })
+        })
+        .collect()
 }
 
 fn cache_key(bundle_json: &[u8], algorithm: &str, digest: &[u8], policy: &Policy) -> [u8; 32] {

@@ -138,20 +138,7 @@ pub fn verify(
             )?;
             let root = verifier.trust_root().as_sigstore();
             let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
-            if time < info.not_before {
-                return Err(CertificateError::NotYetValid {
-                    time: time.to_string(),
-                    not_before: info.not_before.to_string(),
-                }
-                .into());
-            }
-            if time > info.not_after {
-                return Err(CertificateError::Expired {
-                    time: time.to_string(),
-                    not_after: info.not_after.to_string(),
-                }
-                .into());
-            }
+            CertificateError::check_validity(time, info.not_before, info.not_after)?;
             if !identity.insecure_ignore_sct {
                 crate::fulcio::verify_sct(root, leaf, &issuer)?;
             }

@@ -956,7 +956,7 @@ fn verify_envelope_timestamp(
     let data = sigstore_types::SignatureBytes::new(envelope.to_vec());
     let mut last = String::from("the trusted root has no timestamp authority");
     for authority in verifier.trust_root().as_sigstore().tsa_authorities() {
-        match sigstore_tsa::verify_timestamp_for_authority(&token, &data, &authority) {
+        match crate::tsa::verify_timestamp(&token, &data, &authority) {
             Ok(time) => {
                 if let Some(cert) = certificate {
                     let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
@@ -964,13 +964,11 @@ fn verify_envelope_timestamp(
                             detail: e.to_string(),
                         }
                     })?;
-                    if time < info.not_before || time > info.not_after {
-                        return Err(crate::error::CertificateError::Expired {
-                            time: time.to_string(),
-                            not_after: info.not_after.to_string(),
-                        }
-                        .into());
-                    }
+                    crate::error::CertificateError::check_validity(
+                        time,
+                        info.not_before,
+                        info.not_after,
+                    )?;
                 }
                 return Ok(());
             }
