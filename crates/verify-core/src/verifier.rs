@@ -144,7 +144,55 @@ impl Verifier {
 
     /// [`Self::verify_parsed`], with the SHA-256 of `Artifact::Bytes` when the
     /// caller already computed it.
+    ///
+    /// RFC 3161 timestamps whose `genTime` has fractional seconds, which the
+    /// delegate cannot read, are verified by [`crate::tsa`] and taken out of
+    /// the bundle the delegate sees; the certificate is then checked at
+    /// their times as the delegate checks it at its own, and the times are
+    /// reported with the others. The delegate still needs a time of its own
+    /// (another timestamp, or a Rekor v1 integrated time with its SET).
     fn verify_with_digest(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let root = self.trust_root.as_sigstore();
+        let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
+            return self.verify_delegated(bundle, artifact, bytes_digest, policy);
+        };
+        let only_fractional = || {
+            VerifyError::Unsupported {
+            detail: "the bundle's only verified times are RFC 3161 timestamps with fractional seconds, which sigstore-verify 0.15.1 cannot read; it needs another timestamp or a Rekor entry with a SET".into(),
+        }
+        };
+        let material = &stripped.verification_material;
+        if material.tlog_entries.is_empty()
+            && material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty()
+        {
+            return Err(only_fractional());
+        }
+        let mut verified = self
+            .verify_delegated(&stripped, artifact, bytes_digest, policy)
+            .map_err(|e| match e {
+                VerifyError::Timestamp(crate::error::TimestampError::NoVerifiedTime { .. }) => {
+                    only_fractional()
+                }
+                other => other,
+            })?;
+        crate::tsa::check_certificate_at(root, bundle, &times)?;
+        verified
+            .signed_timestamps
+            .extend(times.iter().map(|t| t.to_string()));
+        Ok(verified)
+    }
+
+    /// Verify with `sigstore-verify` (steps 2 to 5 of the module docs).
+    fn verify_delegated(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,

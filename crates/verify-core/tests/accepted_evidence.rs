@@ -165,3 +165,81 @@ fn message_signatures_are_bound_by_sha256_only() {
         )
         .expect("sha256 typed digest verifies");
 }
+
+#[test]
+fn rfc3161_timestamps_with_fractional_seconds_verify() {
+    let signed = sign(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        ..SignOptions::default()
+    });
+    let v = common::verify(&signed, ARTIFACT).expect("a fractional genTime verifies");
+    assert!(
+        v.signed_timestamps.iter().any(|t| t.ends_with(".25Z")),
+        "{:?}",
+        v.signed_timestamps
+    );
+    assert!(v.tlog_verified);
+
+    // Every check still runs on it: the imprint, the authority.
+    for options in [
+        SignOptions {
+            timestamp_imprint_mismatch: true,
+            ..SignOptions::default()
+        },
+        SignOptions {
+            untrusted_tsa: true,
+            ..SignOptions::default()
+        },
+    ] {
+        let err = common::expect_err(SignOptions {
+            rfc3161_timestamp: true,
+            timestamp_millis: 250,
+            ..options
+        });
+        assert_eq!(err.code(), "timestamp-invalid", "{err}");
+    }
+
+    // The certificate must be valid at the timestamp's time too: the log's
+    // time (1 s after signing) is inside its validity, the TSA's (1.25 s)
+    // is after its notAfter.
+    let signing_time = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let signing_time = jiff::Timestamp::from_second(signing_time.as_second()).unwrap();
+    let err = common::expect_err(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        signing_time: Some(signing_time),
+        cert_validity: Some((
+            signing_time - jiff::SignedDuration::from_mins(5),
+            signing_time + jiff::SignedDuration::from_secs(1),
+        )),
+        ..SignOptions::default()
+    });
+    assert_eq!(err.code(), "certificate-expired", "{err}");
+}
+
+#[test]
+fn a_fractional_timestamp_as_the_only_time_is_refused_clearly() {
+    let signed = sign(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        tlog_entry: false,
+        inclusion_promise: false,
+        inclusion_proof: false,
+        ..SignOptions::default()
+    });
+    let mut identity = IdentityPolicy::new(
+        StringMatcher::exact(signed.identity.as_ref().unwrap().as_str()),
+        StringMatcher::exact(signed.issuer.as_ref().unwrap().as_str()),
+    );
+    identity.insecure_ignore_tlog = true;
+    let err = verifier()
+        .verify_bundle(
+            signed.to_json().as_bytes(),
+            Artifact::Bytes(ARTIFACT),
+            &Policy::Identity(identity),
+        )
+        .expect_err("the delegate has no time of its own");
+    assert_eq!(err.code(), "bundle-unsupported");
+    assert!(err.to_string().contains("fractional"), "{err}");
+}

@@ -256,6 +256,10 @@ pub struct SignOptions {
     pub untrusted_tsa: bool,
     /// Timestamp other bytes than the signature (message imprint mismatch).
     pub timestamp_imprint_mismatch: bool,
+    /// Milliseconds added to the RFC 3161 `genTime` (1 s after signing),
+    /// written as fractional seconds (`...01.250Z`), as many real TSAs do.
+    /// Default 0: whole seconds.
+    pub timestamp_millis: u16,
     /// The digest algorithms naming the in-toto subject (`sha256`, `sha384`,
     /// `sha512`; npm's statements use `sha512` alone). Default: `sha256`.
     pub subject_algorithms: Vec<&'static str>,
@@ -298,6 +302,7 @@ impl Default for SignOptions {
             untrusted_tsa: false,
             timestamp_imprint_mismatch: false,
             subject_algorithms: vec!["sha256"],
+            timestamp_millis: 0,
         }
     }
 }
@@ -715,9 +720,10 @@ impl TestSigstore {
             } else {
                 signature.clone()
             };
-            timestamps.push(Rfc3161Timestamp::new(TimestampToken::new(
-                tsa.timestamp(&stamped, later)?,
-            )));
+            timestamps.push(Rfc3161Timestamp::new(TimestampToken::new(tsa.timestamp(
+                &stamped,
+                later + SignedDuration::from_millis(i64::from(options.timestamp_millis)),
+            )?)));
         }
 
         let material = match (&certificate, options.version) {
