@@ -228,7 +228,7 @@ pub(super) fn verify_signer(
                     },
                 })
             })?;
-            let logged = DerCertificate::from_pem(&logged_pem)
+            let logged = DerCertificate::from_pem(logged_pem)
                 .map_err(|e| mismatch(format!("the log records no certificate: {e}")))?;
             if logged.as_bytes() != leaf.as_bytes() {
                 return Err(mismatch(
@@ -255,11 +255,11 @@ pub(super) fn verify_signer(
             (info.public_key.clone(), scheme, Some((info, claims)))
         }
         Policy::Key(key_policy) => {
-            let logged = match DerCertificate::from_pem(&logged_pem) {
+            let logged = match DerCertificate::from_pem(logged_pem) {
                 Ok(cert) => sigstore_crypto::parse_certificate_info(&cert)
                     .map(|i| i.public_key)
                     .map_err(|e| malformed(format!("logged certificate: {e}")))?,
-                Err(_) => DerPublicKey::from_pem(&logged_pem)
+                Err(_) => DerPublicKey::from_pem(logged_pem)
                     .map_err(|e| malformed(format!("logged public key: {e}")))?,
             };
             if logged != key_policy.key {
