@@ -140,6 +140,14 @@ pub enum TlogError {
         /// Why.
         detail: String,
     },
+    /// The integrated time is later than the verifier's clock.
+    #[error("integrated time {time} is in the future (now {now})")]
+    IntegratedTimeInFuture {
+        /// The entry's integrated time.
+        time: jiff::Timestamp,
+        /// The verifier's clock.
+        now: jiff::Timestamp,
+    },
     /// The log entry is malformed or of an unsupported kind.
     #[error("log entry is malformed: {detail}")]
     MalformedEntry {
@@ -206,9 +214,9 @@ impl VerifyError {
             Self::TransparencyLog(TlogError::Checkpoint { .. }) => "tlog-checkpoint-invalid",
             Self::TransparencyLog(TlogError::InclusionPromise { .. }) => "tlog-set-invalid",
             Self::TransparencyLog(TlogError::EntryMismatch { .. }) => "tlog-entry-mismatch",
-            Self::TransparencyLog(TlogError::IntegratedTime { .. }) => {
-                "tlog-integrated-time-invalid"
-            }
+            Self::TransparencyLog(
+                TlogError::IntegratedTime { .. } | TlogError::IntegratedTimeInFuture { .. },
+            ) => "tlog-integrated-time-invalid",
             Self::TransparencyLog(_) => "tlog-entry-malformed",
             Self::Timestamp(TimestampError::OutsideAuthorityValidity { .. }) => {
                 "timestamp-outside-authority-validity"

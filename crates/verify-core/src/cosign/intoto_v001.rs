@@ -150,11 +150,9 @@ pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp,
             detail: format!("{}: {e}", rekor.integrated_time),
         })
     })?;
-    if time > Timestamp::now() {
-        return Err(TlogError::IntegratedTime {
-            detail: format!("integrated time {time} is in the future"),
-        }
-        .into());
+    let now = Timestamp::now();
+    if time > now {
+        return Err(TlogError::IntegratedTimeInFuture { time, now }.into());
     }
     let log_id = Sha256Hash::try_from(rekor.log_id.as_slice()).map_err(|_| {
         VerifyError::from(TlogError::MalformedEntry {

@@ -306,4 +306,21 @@ mod tests {
             other => panic!("expected an expired certificate, got {other:?}"),
         }
     }
+
+    #[test]
+    fn an_integrated_time_in_the_future_is_refused_with_both_times() {
+        let case = Case::new();
+        let later = Timestamp::now() + SignedDuration::from_hours(1);
+        let options = SignOptions {
+            signing_time: Some(Timestamp::from_second(later.as_second()).unwrap()),
+            ..SignOptions::default()
+        };
+        let (evidence, rekor, _) = case.layer(&options, false);
+        match case.verify(&identity_policy(), &evidence, &rekor) {
+            Err(VerifyError::TransparencyLog(TlogError::IntegratedTimeInFuture { time, now })) => {
+                assert!(time > now);
+            }
+            other => panic!("expected a future integrated time, got {other:?}"),
+        }
+    }
 }
