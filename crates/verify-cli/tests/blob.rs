@@ -837,3 +837,46 @@ fn the_committed_example_verifies() {
     ]);
     assert_failure(&output, 1, "artifact-mismatch");
 }
+
+#[test]
+fn username_other_name_identities_are_matched_and_reported() {
+    let f = Fixture::new("other-name");
+    f.bundle(
+        "bundle.json",
+        SignOptions {
+            identity: Some(verify_testkit::SanIdentity::OtherName(
+                "user!oidc.example".into(),
+            )),
+            issuer: "https://oidc.example".into(),
+            github: None,
+            ..SignOptions::default()
+        },
+    );
+    let args = |flag: &str, value: &str| {
+        run_owned(&[
+            "blob".into(),
+            "--bundle".into(),
+            f.path("bundle.json"),
+            flag.into(),
+            value.into(),
+            "--certificate-oidc-issuer".into(),
+            "https://oidc.example".into(),
+            "--trusted-root".into(),
+            f.path("trusted_root.json"),
+            "--output".into(),
+            "json".into(),
+            f.path("artifact"),
+        ])
+    };
+    let output = args("--certificate-identity", "user!oidc.example");
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(json(&output)["identity"], "user!oidc.example");
+    let output = args("--certificate-identity-regexp", "^user!");
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let message = assert_failure(
+        &args("--certificate-identity", "someone!oidc.example"),
+        1,
+        "identity-mismatch",
+    );
+    assert!(message.contains("user!oidc.example"), "{message}");
+}
