@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::{
-    digest_reader, same_builder, verify_artifact_provenance_with, LogAccess, ProvenanceOptions,
+    same_builder, verify_artifact_provenance_digests, FileDigests, LogAccess, ProvenanceOptions,
     SlsaError,
 };
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
@@ -54,7 +54,7 @@ pub async fn run(args: &ArtifactArgs) -> ExitCode {
 
     let mut results = Vec::with_capacity(args.artifacts.len());
     for path in &args.artifacts {
-        let digest = match File::open(path).and_then(digest_reader) {
+        let digests = match File::open(path).and_then(FileDigests::of_reader) {
             Ok(d) => d,
             Err(e) => {
                 return output::usage(
@@ -63,7 +63,8 @@ pub async fn run(args: &ArtifactArgs) -> ExitCode {
                 )
             }
         };
-        match verify_artifact_provenance_with(&verifier, &provenance, &digest, &options, log).await
+        match verify_artifact_provenance_digests(&verifier, &provenance, &digests, &options, log)
+            .await
         {
             Ok(v) => {
                 output::slsa_artifact_passed(format, path, &v);

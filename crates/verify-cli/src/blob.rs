@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, StringMatcher};
-use verify_core::{Artifact, ArtifactDigest, Limits, Policy, Verifier, VerifyError};
+use verify_core::{Artifact, Limits, Policy, TypedDigest, Verifier, VerifyError};
 
 use crate::cli::{BlobArgs, SignerArgs};
 use crate::output;
@@ -29,9 +29,12 @@ pub fn run(args: &BlobArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return output::failure(format, &e.into()),
     };
-    let result = if args.artifact.starts_with("sha256:") {
-        match ArtifactDigest::parse(&args.artifact) {
-            Ok(d) => verifier.verify_bundle(&bundle, Artifact::Digest(d), &policy),
+    let result = if looks_like_digest(&args.artifact) {
+        match TypedDigest::parse(&args.artifact) {
+            Ok(d) => match d.as_sha256() {
+                Some(sha256) => verifier.verify_bundle(&bundle, Artifact::Digest(sha256), &policy),
+                None => verifier.verify_bundle(&bundle, Artifact::TypedDigest(d), &policy),
+            },
             Err(e) => Err(e.into()),
         }
     } else {
@@ -41,6 +44,30 @@ pub fn run(args: &BlobArgs) -> ExitCode {
         Ok(v) => output::success(format, &v),
         Err(e) => output::failure(format, &e),
     }
+}
+
+/// Whether the artifact argument is a digest (`<algorithm>:<hex>`) rather
+/// than a path: it starts with `sha256:`, `sha384:` or `sha512:` (then a
+/// malformed value is a bad digest), or it is not an existing file and is
+/// an algorithm name, a colon and hex digits, so that `md5:...` is refused
+/// as an unsupported algorithm, not as an unreadable file.
+fn looks_like_digest(arg: &str) -> bool {
+    if ["sha256:", "sha384:", "sha512:"]
+        .iter()
+        .any(|p| arg.starts_with(p))
+    {
+        return true;
+    }
+    if std::path::Path::new(arg).exists() {
+        return false;
+    }
+    arg.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty()
+            && alg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && hex.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 fn verify_file(

@@ -35,21 +35,22 @@ fn json_out(output: &Output) -> Value {
     })
 }
 
-/// The shared generic-generator data (v2.1.0), beside the repository.
-fn shared_data() -> Option<PathBuf> {
+/// The shared generic-generator data (v2.1.0), beside the repository. The
+/// tests that use it fail, rather than pass vacuously, when it is missing.
+fn shared_data() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/conformance/slsa/data/gha_generic/v2.1.0");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is not present", dir.display());
-        None
-    }
+    assert!(
+        dir.is_dir(),
+        "{} is not present: these tests need the shared conformance data beside the repository",
+        dir.display()
+    );
+    dir
 }
 
 #[test]
 fn real_generic_provenance_passes_and_fails_like_slsa_verifier() {
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let provenance = data.join("binary-linux-amd64-push-v13.0.30.intoto.jsonl");
     let artifact = data.join("binary-linux-amd64-push-v13.0.30");
     let (p, a) = (provenance.to_str().unwrap(), artifact.to_str().unwrap());
@@ -195,13 +196,9 @@ impl Drop for Fixture {
     }
 }
 
-#[test]
-fn test_sigstore_provenance_with_a_private_root() {
-    let sigstore = TestSigstore::new();
-    let fixture = Fixture::new("private-root");
-    let artifact = b"app binary\n";
-    let source = "git+https://github.com/acme/app@refs/tags/v1.4.0";
-    let options = SignOptions {
+/// Options for generic-generator provenance of `source` (a tag v1.4.0).
+fn generic_options(source: &str) -> SignOptions {
+    SignOptions {
         content: Content::Dsse,
         identity: Some(SanIdentity::Uri(format!("{GENERATOR}@refs/tags/v2.1.0"))),
         github: Some(GithubWorkflowClaims::new(
@@ -224,7 +221,62 @@ fn test_sigstore_provenance_with_a_private_root() {
             "materials": [{"uri": source, "digest": {"sha1": "0123456789abcdef0123456789abcdef01234567"}}],
         }),
         ..SignOptions::default()
+    }
+}
+
+#[test]
+fn provenance_naming_its_subject_by_sha512_alone_verifies() {
+    let sigstore = TestSigstore::new();
+    let fixture = Fixture::new("sha512-subject");
+    let artifact = b"package tarball\n";
+    let source = "git+https://github.com/acme/app@refs/tags/v1.4.0";
+    let options = SignOptions {
+        subject_algorithms: vec!["sha512"],
+        ..generic_options(source)
     };
+    let signed = sigstore.sign(artifact, &options).expect("signs");
+    let statement: Value = serde_json::from_slice(signed.dsse_payload.as_deref().unwrap()).unwrap();
+    assert!(statement["subject"][0]["digest"].get("sha256").is_none());
+    let root = fixture.write("trusted_root.json", sigstore.trusted_root_json().as_bytes());
+    let provenance = fixture.write("pkg.intoto.jsonl", signed.to_json().as_bytes());
+    let pkg = fixture.write("pkg", artifact);
+    let other = fixture.write("other", b"another package\n");
+    let exec = |file: &str| {
+        run(
+            &[
+                "artifact",
+                "--trusted-root",
+                &root,
+                "--provenance-path",
+                &provenance,
+                "--source-uri",
+                "github.com/acme/app",
+                "--output",
+                "json",
+                file,
+            ],
+            None,
+        )
+    };
+    let ok = exec(&pkg);
+    assert_eq!(status(&ok), 0, "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = exec(&other);
+    assert_eq!(status(&out), 1);
+    let v = json_out(&out);
+    assert_eq!(
+        v["reason"]["slsa_verifier_error"], "ErrorMismatchHash",
+        "{v}"
+    );
+    assert!(v.to_string().contains("sha512:"), "{v}");
+}
+
+#[test]
+fn test_sigstore_provenance_with_a_private_root() {
+    let sigstore = TestSigstore::new();
+    let fixture = Fixture::new("private-root");
+    let artifact = b"app binary\n";
+    let source = "git+https://github.com/acme/app@refs/tags/v1.4.0";
+    let options = generic_options(source);
     let signed = sigstore.sign(artifact, &options).expect("signs");
     let root = fixture.write("trusted_root.json", sigstore.trusted_root_json().as_bytes());
     let provenance = fixture.write("app.intoto.jsonl", signed.to_json().as_bytes());

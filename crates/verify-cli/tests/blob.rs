@@ -650,6 +650,67 @@ fn the_artifact_may_be_given_as_its_sha256_digest() {
 }
 
 #[test]
+fn the_artifact_may_be_given_as_its_sha512_or_sha384_digest() {
+    let f = Fixture::new("digest512");
+    let options = SignOptions {
+        content: verify_testkit::Content::Dsse,
+        subject_algorithms: vec!["sha512", "sha384"],
+        ..SignOptions::default()
+    };
+    let signed = f.bundle("bundle.json", options);
+    let statement: Value =
+        serde_json::from_slice(signed.dsse_payload.as_deref().expect("a DSSE bundle")).unwrap();
+    let digests = &statement["subject"][0]["digest"];
+    assert!(digests.get("sha256").is_none(), "{statement}");
+    let identity = identity();
+    let mut args = keyless_args(&f, "bundle.json", &identity);
+
+    // The file itself: sigstore-verify hashes it by SHA-512 for the subject.
+    let output = run_owned(&args);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+
+    for alg in ["sha512", "sha384"] {
+        let digest = format!("{alg}:{}", digests[alg].as_str().unwrap());
+        *args.last_mut().expect("artifact") = digest.clone();
+        let output = run_owned(&args);
+        assert_eq!(status(&output), 0, "{alg}: {}", stderr(&output));
+        assert_eq!(json(&output)["artifact_digest"], digest.as_str());
+    }
+
+    // Another SHA-512: not a subject, named as such.
+    let other = format!("sha512:{}", "ab".repeat(64));
+    *args.last_mut().expect("artifact") = other.clone();
+    let message = assert_failure(&run_owned(&args), 1, "artifact-mismatch");
+    assert!(message.contains(&other), "{message}");
+
+    // A message signature binds by SHA-256 only: a SHA-512 digest is a
+    // usage error that says so.
+    f.bundle("message.json", SignOptions::default());
+    let mut args = keyless_args(&f, "message.json", &identity);
+    *args.last_mut().expect("artifact") = format!("sha512:{}", "ab".repeat(64));
+    let message = assert_failure(&run_owned(&args), 2, "artifact-digest-algorithm-mismatch");
+    assert!(message.contains("sha256"), "{message}");
+
+    // An algorithm that is not supported is a usage error, not an
+    // unreadable file; a wrong length for a known one is a bad digest.
+    for (arg, reason) in [
+        (
+            "md5:d41d8cd98f00b204e9800998ecf8427e",
+            "artifact-digest-unsupported",
+        ),
+        (
+            "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "artifact-digest-unsupported",
+        ),
+        ("sha512:abcd", "artifact-digest-invalid"),
+    ] {
+        *args.last_mut().expect("artifact") = arg.to_string();
+        let message = assert_failure(&run_owned(&args), 2, reason);
+        assert!(!message.contains("cannot read artifact"), "{message}");
+    }
+}
+
+#[test]
 fn regexp_and_workflow_flags_follow_cosign() {
     let f = Fixture::new("regexp");
     f.bundle("bundle.json", SignOptions::default());
@@ -775,4 +836,47 @@ fn the_committed_example_verifies() {
         &file("identity.txt"),
     ]);
     assert_failure(&output, 1, "artifact-mismatch");
+}
+
+#[test]
+fn username_other_name_identities_are_matched_and_reported() {
+    let f = Fixture::new("other-name");
+    f.bundle(
+        "bundle.json",
+        SignOptions {
+            identity: Some(verify_testkit::SanIdentity::OtherName(
+                "user!oidc.example".into(),
+            )),
+            issuer: "https://oidc.example".into(),
+            github: None,
+            ..SignOptions::default()
+        },
+    );
+    let args = |flag: &str, value: &str| {
+        run_owned(&[
+            "blob".into(),
+            "--bundle".into(),
+            f.path("bundle.json"),
+            flag.into(),
+            value.into(),
+            "--certificate-oidc-issuer".into(),
+            "https://oidc.example".into(),
+            "--trusted-root".into(),
+            f.path("trusted_root.json"),
+            "--output".into(),
+            "json".into(),
+            f.path("artifact"),
+        ])
+    };
+    let output = args("--certificate-identity", "user!oidc.example");
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(json(&output)["identity"], "user!oidc.example");
+    let output = args("--certificate-identity-regexp", "^user!");
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let message = assert_failure(
+        &args("--certificate-identity", "someone!oidc.example"),
+        1,
+        "identity-mismatch",
+    );
+    assert!(message.contains("user!oidc.example"), "{message}");
 }

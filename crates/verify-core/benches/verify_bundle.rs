@@ -8,6 +8,11 @@
 //!   bundles and artifacts are generated before timing and verified in turn
 //!   by a verifier without a cache, so no verdict is ever reused. Besides
 //!   criterion's samples, one timed pass verifies every bundle exactly once.
+//! - `baseline/sigstore-verify-testkit`: the same bundles, in the same run,
+//!   through sigstore-verify's own `Bundle::from_json` and
+//!   `Verifier::verify` with an exact identity and issuer policy: the
+//!   `summary: ratio` line divides verify-core's rate by it, a figure that
+//!   machines change much less than the rates themselves.
 //! - `fresh/<case>`: a real bundle from the shared conformance cases
 //!   (`happy-path-v0.3` against the built-in production root, `rekor2-happy-path`
 //!   against its own `trusted_root.json`), verified repeatedly by one verifier
@@ -45,6 +50,8 @@ struct Case {
     bundle: Vec<u8>,
     artifact: Vec<u8>,
     policy: Policy,
+    identity: String,
+    issuer: String,
 }
 
 impl Case {
@@ -57,6 +64,20 @@ impl Case {
         // A failure would be cheap and make the figure meaningless.
         if let Err(e) = black_box(verdict) {
             panic!("benchmark bundle does not verify: {e}");
+        }
+    }
+}
+
+impl Case {
+    /// The same verification with sigstore-verify alone: parse, verify.
+    fn verify_with_delegate(&self, verifier: &sigstore_verify::Verifier) {
+        let text = std::str::from_utf8(black_box(&self.bundle)).expect("UTF-8 bundle");
+        let bundle = sigstore_verify::types::Bundle::from_json(text).expect("bundle parses");
+        let policy =
+            sigstore_verify::VerificationPolicy::new(self.identity.as_str(), self.issuer.as_str());
+        if let Err(e) = black_box(verifier.verify(black_box(&self.artifact[..]), &bundle, &policy))
+        {
+            panic!("benchmark bundle does not verify with sigstore-verify: {e}");
         }
     }
 }
@@ -169,6 +190,8 @@ fn conformance_case(name: &str) -> Result<(Case, TrustRoot), String> {
         bundle: read(&field("bundle")?)?,
         artifact: read(&field("artifact")?)?,
         policy: identity_policy(&field("identity")?, &field("issuer")?),
+        identity: field("identity")?,
+        issuer: field("issuer")?,
     };
     Ok((case, root))
 }
@@ -191,6 +214,8 @@ fn testkit_cases(count: usize) -> (Vec<Case>, TrustRoot) {
                 policy: identity_policy(identity.as_str(), issuer),
                 bundle: signed.to_json().into_bytes(),
                 artifact,
+                identity: identity.as_str().to_string(),
+                issuer: issuer.to_string(),
             }
         })
         .collect();
@@ -252,6 +277,31 @@ fn main() {
         started.elapsed()
     });
     summary.add("fresh testkit v0.3+RFC3161, criterion", "bundles", rate);
+
+    // The baseline: sigstore-verify alone on the same bundles, same run.
+    let delegate =
+        sigstore_verify::Verifier::new(testkit_root.as_sigstore()).expect("delegate builds");
+    let mut next = 0usize;
+    let baseline = measure(&mut group, "baseline/sigstore-verify-testkit", |iters| {
+        let started = Instant::now();
+        for _ in 0..iters {
+            cases[next].verify_with_delegate(&delegate);
+            next = (next + 1) % cases.len();
+        }
+        started.elapsed()
+    });
+    summary.add(
+        "baseline: sigstore-verify verify() on the same bundles",
+        "bundles",
+        baseline,
+    );
+    match (rate, baseline) {
+        (Some(ours), Some(theirs)) if bench_mode => summary.lines.push(format!(
+            "summary: ratio verify-core / sigstore-verify (fresh testkit)   {:>12.2}x",
+            ours / theirs
+        )),
+        _ => summary.skip("ratio verify-core / sigstore-verify", "not timed"),
+    }
 
     // (b) Real bundles, no cache.
     for name in ["happy-path-v0.3", "rekor2-happy-path"] {

@@ -1,7 +1,8 @@
 //! The artifact being verified, and its binding to the bundle.
 //!
-//! An artifact is given as bytes, as a `sha256:<hex>` digest, or as a reader
-//! that is streamed (constant memory). Before any cryptography runs, the
+//! An artifact is given as bytes, as a `sha256:<hex>` digest, as a
+//! `sha384:` or `sha512:` digest ([`TypedDigest`]; npm's provenance names
+//! packages by SHA-512), or as a reader that is streamed (constant memory). Before any cryptography runs, the
 //! bundle must name the artifact: a message-signature bundle's
 //! `messageDigest`, or one of a DSSE in-toto statement's subjects, must equal
 //! the artifact's digest. A mismatch is reported with both digests.
@@ -39,6 +40,122 @@ impl std::fmt::Display for ArtifactDigest {
     }
 }
 
+/// A digest algorithm an artifact may be named by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestAlgorithm {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// The name in-toto and `verify blob` use: `sha256`, `sha384`, `sha512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Sha256, Self::Sha384, Self::Sha512]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+
+    /// Digest length in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
+    fn sigstore(self) -> HashAlgorithm {
+        match self {
+            Self::Sha256 => HashAlgorithm::Sha2256,
+            Self::Sha384 => HashAlgorithm::Sha2384,
+            Self::Sha512 => HashAlgorithm::Sha2512,
+        }
+    }
+}
+
+/// A digest with its algorithm: `sha256:`, `sha384:` or `sha512:` and
+/// lowercase or uppercase hex of the algorithm's length.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TypedDigest {
+    algorithm: DigestAlgorithm,
+    bytes: Vec<u8>,
+}
+
+impl TypedDigest {
+    /// Parse `<algorithm>:<hex>`. An algorithm other than SHA-256, SHA-384
+    /// or SHA-512 is [`ArtifactError::UnsupportedAlgorithm`]; a wrong length
+    /// or non-hex value is [`ArtifactError::BadDigest`].
+    pub fn parse(text: &str) -> Result<Self, ArtifactError> {
+        let bad = || ArtifactError::BadDigest {
+            found: text.to_string(),
+        };
+        let (name, hex_part) = text.split_once(':').ok_or_else(bad)?;
+        let algorithm =
+            DigestAlgorithm::from_name(&name.to_ascii_lowercase()).ok_or_else(|| {
+                ArtifactError::UnsupportedAlgorithm {
+                    algorithm: name.to_string(),
+                }
+            })?;
+        let mut bytes = vec![0u8; algorithm.size()];
+        hex::decode_to_slice(hex_part, &mut bytes).map_err(|_| bad())?;
+        Ok(Self { algorithm, bytes })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.algorithm
+    }
+
+    /// The digest bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The SHA-256 digest, when this is one.
+    pub fn as_sha256(&self) -> Option<ArtifactDigest> {
+        (self.algorithm == DigestAlgorithm::Sha256)
+            .then(|| self.bytes.as_slice().try_into().ok().map(ArtifactDigest))
+            .flatten()
+    }
+
+    pub(crate) fn to_sigstore(&self) -> sigstore_types::ArtifactDigest {
+        // The length was checked at parse time.
+        sigstore_types::ArtifactDigest::new(self.algorithm.sigstore(), self.bytes.clone())
+            .expect("digest length matches its algorithm")
+    }
+
+    fn hex(&self) -> String {
+        hex::encode(&self.bytes)
+    }
+}
+
+impl std::fmt::Display for TypedDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex())
+    }
+}
+
+impl From<ArtifactDigest> for TypedDigest {
+    fn from(d: ArtifactDigest) -> Self {
+        Self {
+            algorithm: DigestAlgorithm::Sha256,
+            bytes: d.0.to_vec(),
+        }
+    }
+}
+
 /// The artifact a bundle is verified against.
 pub enum Artifact<'a> {
     /// The artifact's bytes.
@@ -47,6 +164,10 @@ pub enum Artifact<'a> {
     Digest(ArtifactDigest),
     /// A reader streamed to its end; its SHA-256 is computed on the way.
     Reader(&'a mut dyn Read),
+    /// The artifact's digest by any supported algorithm. A SHA-384 or
+    /// SHA-512 digest can bind a DSSE statement that names the artifact by
+    /// that algorithm; a message signature is bound by SHA-256 only.
+    TypedDigest(TypedDigest),
 }
 
 /// Why the artifact does not match the bundle.
@@ -58,6 +179,22 @@ pub enum ArtifactError {
     BadDigest {
         /// The text given.
         found: String,
+    },
+    /// A digest argument names an algorithm other than SHA-256, SHA-384 or
+    /// SHA-512.
+    #[error("artifact digest algorithm {algorithm:?} is not supported: expected sha256, sha384 or sha512")]
+    UnsupportedAlgorithm {
+        /// The algorithm given.
+        algorithm: String,
+    },
+    /// The bundle cannot bind the artifact by the algorithm of the digest
+    /// given (e.g. a message signature and a SHA-512 digest).
+    #[error("the bundle binds its artifact by {bound_by}, not by the {algorithm} digest given: give the artifact itself or its {bound_by} digest")]
+    AlgorithmNotBound {
+        /// The given digest's algorithm.
+        algorithm: &'static str,
+        /// What the bundle binds by.
+        bound_by: &'static str,
     },
     /// The bundle's message digest is not the artifact's.
     #[error("artifact digest mismatch: bundle signs {expected}, artifact is {found}")]
@@ -129,6 +266,57 @@ pub fn check_binding(bundle: &Bundle, digest: &ArtifactDigest) -> Result<(), Art
         }
         _ => Ok(()),
     }
+}
+
+/// Check, before any cryptography, that `bundle` names `digest` by its
+/// algorithm, and return the digest to hand `sigstore-verify` as the
+/// artifact.
+///
+/// sigstore-verify 0.15.1 binds DSSE subjects by SHA-256 and SHA-512 only.
+/// A subject matched here by SHA-384 is handed on by another digest the
+/// same subject carries (the signed statement itself binds them together);
+/// a subject named by SHA-384 alone cannot be, and is refused as
+/// unsupported rather than accepted without the delegate's check.
+pub(crate) fn check_typed_binding(
+    bundle: &Bundle,
+    digest: &TypedDigest,
+) -> Result<sigstore_types::ArtifactDigest, crate::VerifyError> {
+    if let Some(sha256) = digest.as_sha256() {
+        check_binding(bundle, &sha256)?;
+        return Ok(digest.to_sigstore());
+    }
+    let SignatureContent::DsseEnvelope(env) = &bundle.content else {
+        return Err(ArtifactError::AlgorithmNotBound {
+            algorithm: digest.algorithm.name(),
+            bound_by: "sha256",
+        }
+        .into());
+    };
+    let subjects = crate::intoto::subjects_of_payload(env.payload.as_bytes());
+    let name = digest.algorithm.name();
+    let Some(subject) = crate::intoto::find(&subjects, name, &digest.hex()) else {
+        return Err(ArtifactError::NotASubject {
+            subjects: subjects.iter().filter_map(|s| s.describe(name)).collect(),
+            found: digest.to_string(),
+        }
+        .into());
+    };
+    if digest.algorithm == DigestAlgorithm::Sha512 {
+        return Ok(digest.to_sigstore());
+    }
+    ["sha512", "sha256"]
+        .into_iter()
+        .find_map(|alg| {
+            let value = subject.digest.get(alg)?;
+            TypedDigest::parse(&format!("{alg}:{value}")).ok()
+        })
+        .map(|d| d.to_sigstore())
+        .ok_or_else(|| crate::VerifyError::Unsupported {
+            detail: format!(
+                "subject {:?} is named by {name} only; sigstore-verify binds DSSE subjects by sha256 or sha512",
+                subject.name
+            ),
+        })
 }
 
 /// A reader that hashes what passes through it.

@@ -29,8 +29,6 @@
 //! trusted SLSA builder: this is a separate path, never a fallback for
 //! [`crate::slsa`]'s checks ([`PATH`] names it in every result).
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::artifact::ArtifactDigest;
@@ -53,7 +51,7 @@ pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 /// Layer annotation naming a statement's predicate type.
 pub const PREDICATE_TYPE_ANNOTATION: &str = "in-toto.io/predicate-type";
 /// BuildKit's provenance predicate type.
-pub const SLSA_PROVENANCE_V02: &str = "https://slsa.dev/provenance/v0.2";
+pub use crate::intoto::SLSA_PROVENANCE_V02;
 /// BuildKit's SBOM predicate type.
 pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
 
@@ -355,13 +353,7 @@ struct Statement {
     type_: String,
     predicate_type: String,
     #[serde(default)]
-    subject: Vec<Subject>,
-}
-
-#[derive(Deserialize)]
-struct Subject {
-    #[serde(default)]
-    digest: BTreeMap<String, serde_json::Value>,
+    subject: serde_json::Value,
 }
 
 fn read_statement(bytes: &[u8], layer: &ArtifactDigest) -> Result<Statement, BuildkitError> {
@@ -383,15 +375,14 @@ fn check_subject(
     image: &ArtifactDigest,
     layer: &ArtifactDigest,
 ) -> Result<(), BuildkitError> {
-    let wanted = hex::encode(image.0);
-    let found: Vec<String> = statement
-        .subject
-        .iter()
-        .filter_map(|s| s.digest.get("sha256")?.as_str().map(str::to_string))
-        .collect();
-    if found.iter().any(|hex| hex.eq_ignore_ascii_case(&wanted)) {
+    let subjects = crate::intoto::subject_list(&statement.subject);
+    if crate::intoto::find(&subjects, "sha256", &hex::encode(image.0)).is_some() {
         return Ok(());
     }
+    let found: Vec<String> = subjects
+        .iter()
+        .filter_map(|s| s.digest.get("sha256").cloned())
+        .collect();
     Err(BuildkitError::SubjectMismatch {
         layer: layer.to_string(),
         expected: image.to_string(),

@@ -73,23 +73,23 @@ pub enum CertificateError {
     #[error("no trusted certificate authority was valid at the signing time {time}")]
     NoValidAuthority {
         /// The signing time.
-        time: String,
+        time: jiff::Timestamp,
     },
     /// The signing time precedes the certificate's validity.
     #[error("certificate not yet valid at signing time {time} (notBefore {not_before})")]
     NotYetValid {
         /// The signing time.
-        time: String,
+        time: jiff::Timestamp,
         /// The certificate's notBefore.
-        not_before: String,
+        not_before: jiff::Timestamp,
     },
     /// The certificate had expired at the signing time.
     #[error("certificate expired: signed at {time}, after its notAfter {not_after}")]
     Expired {
         /// The signing time.
-        time: String,
+        time: jiff::Timestamp,
         /// The certificate's notAfter.
-        not_after: String,
+        not_after: jiff::Timestamp,
     },
     /// The embedded SCT is missing or invalid.
     #[error("signed certificate timestamp is invalid: {detail}")]
@@ -140,6 +140,14 @@ pub enum TlogError {
         /// Why.
         detail: String,
     },
+    /// The integrated time is later than the verifier's clock.
+    #[error("integrated time {time} is in the future (now {now})")]
+    IntegratedTimeInFuture {
+        /// The entry's integrated time.
+        time: jiff::Timestamp,
+        /// The verifier's clock.
+        now: jiff::Timestamp,
+    },
     /// The log entry is malformed or of an unsupported kind.
     #[error("log entry is malformed: {detail}")]
     MalformedEntry {
@@ -162,7 +170,7 @@ pub enum TimestampError {
     #[error("RFC 3161 timestamp {time} is outside the validity window of its timestamp authority")]
     OutsideAuthorityValidity {
         /// The timestamp.
-        time: String,
+        time: jiff::Timestamp,
     },
     /// No trusted signing time was established.
     #[error("no verified signing time: {detail}")]
@@ -187,6 +195,12 @@ impl VerifyError {
             Self::Policy(PolicyError::WrongBundleKind { .. }) => "bundle-kind-mismatch",
             Self::Policy(_) => "policy-invalid",
             Self::Artifact(ArtifactError::BadDigest { .. }) => "artifact-digest-invalid",
+            Self::Artifact(ArtifactError::UnsupportedAlgorithm { .. }) => {
+                "artifact-digest-unsupported"
+            }
+            Self::Artifact(ArtifactError::AlgorithmNotBound { .. }) => {
+                "artifact-digest-algorithm-mismatch"
+            }
             Self::Artifact(_) => "artifact-mismatch",
             Self::ArtifactRead(_) => "artifact-unreadable",
             Self::Certificate(CertificateError::Expired { .. }) => "certificate-expired",
@@ -200,9 +214,9 @@ impl VerifyError {
             Self::TransparencyLog(TlogError::Checkpoint { .. }) => "tlog-checkpoint-invalid",
             Self::TransparencyLog(TlogError::InclusionPromise { .. }) => "tlog-set-invalid",
             Self::TransparencyLog(TlogError::EntryMismatch { .. }) => "tlog-entry-mismatch",
-            Self::TransparencyLog(TlogError::IntegratedTime { .. }) => {
-                "tlog-integrated-time-invalid"
-            }
+            Self::TransparencyLog(
+                TlogError::IntegratedTime { .. } | TlogError::IntegratedTimeInFuture { .. },
+            ) => "tlog-integrated-time-invalid",
             Self::TransparencyLog(_) => "tlog-entry-malformed",
             Self::Timestamp(TimestampError::OutsideAuthorityValidity { .. }) => {
                 "timestamp-outside-authority-validity"
@@ -222,7 +236,11 @@ impl VerifyError {
             Self::Bundle(BundleError::Read { .. })
                 | Self::TrustRoot(_)
                 | Self::ArtifactRead(_)
-                | Self::Artifact(ArtifactError::BadDigest { .. })
+                | Self::Artifact(
+                    ArtifactError::BadDigest { .. }
+                        | ArtifactError::UnsupportedAlgorithm { .. }
+                        | ArtifactError::AlgorithmNotBound { .. }
+                )
                 | Self::Policy(PolicyError::InvalidRegex { .. } | PolicyError::InvalidKey { .. })
         )
     }
@@ -251,25 +269,22 @@ impl From<sigstore_verify::Error> for VerifyError {
                 se::CertificateError::Malformed(detail) => {
                     CertificateError::Malformed { detail }.into()
                 }
-                se::CertificateError::ChainInvalid(detail) => chain_invalid(detail).into(),
+                // A leaf used outside its validity surfaces here as webpki's
+                // error in text; the verifier re-checks the validity from
+                // the parsed certificate to say so with structure (see
+                // `Verifier::certificate_validity_error`).
+                se::CertificateError::ChainInvalid(detail) => {
+                    CertificateError::Untrusted { detail }.into()
+                }
                 se::CertificateError::NoValidAuthority { time } => {
-                    CertificateError::NoValidAuthority {
-                        time: time.to_string(),
-                    }
-                    .into()
+                    CertificateError::NoValidAuthority { time }.into()
                 }
                 se::CertificateError::NotYetValid { time, not_before } => {
-                    CertificateError::NotYetValid {
-                        time: time.to_string(),
-                        not_before: not_before.to_string(),
-                    }
-                    .into()
+                    CertificateError::NotYetValid { time, not_before }.into()
                 }
-                se::CertificateError::Expired { time, not_after } => CertificateError::Expired {
-                    time: time.to_string(),
-                    not_after: not_after.to_string(),
+                se::CertificateError::Expired { time, not_after } => {
+                    CertificateError::Expired { time, not_after }.into()
                 }
-                .into(),
                 se::CertificateError::Sct(detail) => CertificateError::Sct { detail }.into(),
                 other => CertificateError::Untrusted {
                     detail: other.to_string(),
@@ -303,10 +318,7 @@ impl From<sigstore_verify::Error> for VerifyError {
             E::Timestamp(t) => match t {
                 se::TimestampError::Invalid(detail) => TimestampError::Invalid { detail }.into(),
                 se::TimestampError::OutsideAuthorityValidity { time } => {
-                    TimestampError::OutsideAuthorityValidity {
-                        time: time.to_string(),
-                    }
-                    .into()
+                    TimestampError::OutsideAuthorityValidity { time }.into()
                 }
                 other => TimestampError::NoVerifiedTime {
                     detail: other.to_string(),
@@ -332,37 +344,20 @@ impl From<sigstore_verify::Error> for VerifyError {
     }
 }
 
-/// Map a chain-validation failure. webpki checks each certificate's validity
-/// at the signing time while it builds the chain, so a leaf used after its
-/// notAfter surfaces as a chain error whose text is webpki's debug form, e.g.
-/// `CertExpired { time: UnixTime(1700000300), not_after: UnixTime(1700000000) }`.
-/// Users must read "certificate expired at T", not "does not chain", so the
-/// two times are recovered here; any other chain failure stays `Untrusted`.
-fn chain_invalid(detail: String) -> CertificateError {
-    if let Some((time, not_after)) = webpki_times(&detail, "CertExpired", "not_after") {
-        return CertificateError::Expired { time, not_after };
+impl CertificateError {
+    /// Check that `time` is inside a certificate's validity window
+    /// `[not_before, not_after]` (RFC 5280 §4.1.2.5: both bounds inclusive).
+    pub fn check_validity(
+        time: jiff::Timestamp,
+        not_before: jiff::Timestamp,
+        not_after: jiff::Timestamp,
+    ) -> Result<(), Self> {
+        if time < not_before {
+            return Err(Self::NotYetValid { time, not_before });
+        }
+        if time > not_after {
+            return Err(Self::Expired { time, not_after });
+        }
+        Ok(())
     }
-    if let Some((time, not_before)) = webpki_times(&detail, "CertNotValidYet", "not_before") {
-        return CertificateError::NotYetValid { time, not_before };
-    }
-    CertificateError::Untrusted { detail }
-}
-
-/// The validation time and the certificate's bound (RFC 3339) from webpki's
-/// `Variant { time: UnixTime(N), bound: UnixTime(M) }`, or `None` when the
-/// text is not of that shape.
-fn webpki_times(detail: &str, variant: &str, bound: &str) -> Option<(String, String)> {
-    let rest = &detail[detail.find(variant)? + variant.len()..];
-    let time = unix_time_after(rest, "time: UnixTime(")?;
-    let bound = unix_time_after(rest, &format!("{bound}: UnixTime("))?;
-    Some((time, bound))
-}
-
-fn unix_time_after(text: &str, label: &str) -> Option<String> {
-    let start = text.find(label)? + label.len();
-    let digits = text.get(start..)?.split(')').next()?;
-    let seconds: i64 = digits.parse().ok()?;
-    jiff::Timestamp::from_second(seconds)
-        .ok()
-        .map(|t| t.to_string())
 }

@@ -1,17 +1,33 @@
 //! Fulcio certificate checks for evidence that no bundle can carry.
 //!
 //! Sigstore bundles are verified by `sigstore-verify`, which checks the
-//! certificate chain and SCT itself. Older cosign attestations are logged as
-//! Rekor `intoto` v0.0.1 entries, which bundles cannot represent; for those,
-//! [`crate::cosign`] checks the same things with the same primitives:
+//! certificate chain and SCT itself. This module is a second copy of those
+//! two checks, and it exists for exactly one reason: sigstore-verify 0.15.1
+//! performs them only inside `Verifier::verify*` on a whole `Bundle` (its
+//! `verify_certificate_chain` and `verify_sct` are `pub(crate)`), and some
+//! genuine evidence cannot be expressed as a bundle it accepts:
+//!
+//! - cosign attestations logged as Rekor `intoto` v0.0.1 and signatures
+//!   logged as `rekord` v0.0.1 (bundles carry neither kind), see
+//!   [`crate::cosign`];
+//! - the times of RFC 3161 timestamps with fractional seconds, which
+//!   sigstore-verify cannot read and so never checks the certificate at
+//!   (see `crate::tsa`).
+//!
+//! For those, with the same primitives (rustls-webpki with sigstore-crypto's
+//! algorithms, sigstore-crypto's CT keyring):
 //!
 //! - [`verify_chain`]: the leaf chains, with the code-signing extended key
 //!   usage, to a Fulcio CA of the trusted root whose `validFor` window
-//!   contains the (log-authenticated) signing time, checked at that time
-//!   (rustls-webpki, with sigstore-crypto's algorithms);
+//!   contains the (log-authenticated) signing time, checked at that time;
+//!   webpki's typed validity errors keep their times;
 //! - [`verify_sct`]: an embedded SCT, rebuilt as the RFC 6962 precertificate
 //!   entry, is signed by a CT log of the trusted root that was valid when the
-//!   SCT was issued (sigstore-crypto's keyring).
+//!   SCT was issued.
+//!
+//! The tests run the same certificates (valid, expired, from an untrusted
+//! CA, with a missing, corrupted or foreign SCT) through both this module
+//! and sigstore-verify and require the same outcome.
 
 use der::{Decode, Encode};
 use jiff::Timestamp;
@@ -56,9 +72,7 @@ pub fn verify_chain(
         }
     }
     if anchors.is_empty() {
-        return Err(CertificateError::NoValidAuthority {
-            time: time.to_string(),
-        });
+        return Err(CertificateError::NoValidAuthority { time });
     }
     let leaf_der = CertificateDer::from(leaf.as_bytes());
     let ee =
@@ -82,9 +96,7 @@ pub fn verify_chain(
             None,
             None,
         )
-        .map_err(|e| CertificateError::Untrusted {
-            detail: format!("certificate chain does not verify at {time}: {e}"),
-        })?;
+        .map_err(|e| chain_error(e, time))?;
     match path.intermediate_certificates().next() {
         Some(issuer) => Ok(issuer.subject_public_key_info().as_ref().to_vec()),
         None => {
@@ -98,6 +110,35 @@ pub fn verify_chain(
                 detail: format!("issuer key: {e}"),
             })
         }
+    }
+}
+
+/// Map webpki's typed chain errors: a certificate of the path used outside
+/// its validity keeps webpki's two times as structured fields.
+fn chain_error(e: webpki::Error, time: Timestamp) -> CertificateError {
+    let at = |t: UnixTime| {
+        i64::try_from(t.as_secs())
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+    };
+    match e {
+        webpki::Error::CertExpired { time: t, not_after } => {
+            if let (Some(time), Some(not_after)) = (at(t), at(not_after)) {
+                return CertificateError::Expired { time, not_after };
+            }
+        }
+        webpki::Error::CertNotValidYet {
+            time: t,
+            not_before,
+        } => {
+            if let (Some(time), Some(not_before)) = (at(t), at(not_before)) {
+                return CertificateError::NotYetValid { time, not_before };
+            }
+        }
+        _ => {}
+    }
+    CertificateError::Untrusted {
+        detail: format!("certificate chain does not verify at {time}: {e}"),
     }
 }
 
@@ -201,4 +242,104 @@ pub fn verify_sct(
         }
     }
     Err(last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdentityPolicy;
+    use crate::{Artifact, Limits, Policy, TrustRoot, Verifier, VerifyError};
+    use verify_testkit::{SctMode, SignOptions, TestSigstore};
+
+    /// The outcome of this module's checks and of sigstore-verify's, as
+    /// reason codes, for one bundle.
+    fn both(sigstore: &TestSigstore, options: SignOptions) -> (&'static str, &'static str) {
+        let artifact = b"same cases, both paths";
+        let signed = sigstore.sign(artifact, &options).unwrap();
+        let root =
+            TrustRoot::from_json(sigstore.trusted_root_json().as_bytes(), &Limits::default())
+                .unwrap();
+        let policy = Policy::Identity(IdentityPolicy::any_identity());
+        let delegate = match Verifier::new(root.clone()).unwrap().verify_bundle(
+            signed.to_json().as_bytes(),
+            Artifact::Bytes(artifact),
+            &policy,
+        ) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        let leaf = DerCertificate::new(signed.certificate.clone().unwrap());
+        let time = signed.bundle.verification_material.tlog_entries[0]
+            .integrated_time
+            .unwrap();
+        let ours = match verify_chain(root.as_sigstore(), &leaf, &[], time).and_then(|issuer| {
+            CertificateError::check_validity(
+                time,
+                sigstore_crypto::parse_certificate_info(&leaf)
+                    .unwrap()
+                    .not_before,
+                sigstore_crypto::parse_certificate_info(&leaf)
+                    .unwrap()
+                    .not_after,
+            )?;
+            verify_sct(root.as_sigstore(), &leaf, &issuer)
+        }) {
+            Ok(()) => "ok",
+            Err(e) => VerifyError::from(e).code(),
+        };
+        (delegate, ours)
+    }
+
+    #[test]
+    fn both_paths_agree_on_the_same_certificates() {
+        let sigstore = TestSigstore::new();
+        let cases = [
+            ("valid", SignOptions::default(), "ok"),
+            (
+                "expired",
+                SignOptions {
+                    expired_certificate: true,
+                    ..SignOptions::default()
+                },
+                "certificate-expired",
+            ),
+            (
+                "untrusted CA",
+                SignOptions {
+                    untrusted_ca: true,
+                    ..SignOptions::default()
+                },
+                "certificate-untrusted",
+            ),
+            (
+                "no SCT",
+                SignOptions {
+                    sct: SctMode::Missing,
+                    ..SignOptions::default()
+                },
+                "sct-invalid",
+            ),
+            (
+                "corrupted SCT",
+                SignOptions {
+                    sct: SctMode::Corrupted,
+                    ..SignOptions::default()
+                },
+                "sct-invalid",
+            ),
+            (
+                "SCT from an untrusted log",
+                SignOptions {
+                    sct: SctMode::UntrustedLog,
+                    ..SignOptions::default()
+                },
+                "sct-invalid",
+            ),
+        ];
+        for (name, options, expected) in cases {
+            let (delegate, ours) = both(&sigstore, options);
+            assert_eq!(delegate, expected, "{name}: sigstore-verify");
+            assert_eq!(ours, expected, "{name}: this module");
+        }
+    }
 }

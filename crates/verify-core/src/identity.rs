@@ -5,6 +5,11 @@
 //! asked, the expected GitHub workflow claims. A key-based bundle is accepted
 //! only when it verifies with the given public key.
 //!
+//! The identity is the SAN's first email address or URI, as cosign reads it,
+//! or else Fulcio's username `otherName` (OID 1.3.6.1.4.1.57264.1.7, a
+//! UTF8String such as `user!oidc.example`), which sigstore-crypto 0.15.1 does
+//! not read: [`certificate_identity`] adds it.
+//!
 //! ## Regular expressions
 //!
 //! `--certificate-identity-regexp` and `--certificate-oidc-issuer-regexp`
@@ -138,9 +143,19 @@ impl IdentityPolicy {
         Self::new(StringMatcher::Any, StringMatcher::Any)
     }
 
-    /// Check the certificate's claims against this policy.
+    /// Check the certificate's claims against this policy, with the
+    /// identity sigstore-crypto reads (email or URI SANs only).
     pub fn check(&self, cert: &CertificateInfo) -> Result<(), PolicyError> {
-        let identity = cert.identity.as_ref().map(|san| san.as_str());
+        self.check_identity(cert.identity.as_ref().map(|san| san.as_str()), cert)
+    }
+
+    /// Check the certificate's claims against this policy, with `identity`
+    /// as its identity (see [`certificate_identity`]).
+    pub fn check_identity(
+        &self,
+        identity: Option<&str>,
+        cert: &CertificateInfo,
+    ) -> Result<(), PolicyError> {
         let any = |m: &StringMatcher| matches!(m, StringMatcher::Any);
         if !any(&self.identity) && !identity.is_some_and(|found| self.identity.matches(found)) {
             return Err(PolicyError::IdentityMismatch {
@@ -236,6 +251,32 @@ impl IdentityPolicy {
             u8::from(self.insecure_ignore_sct),
         ]);
     }
+}
+
+/// Fulcio's `otherName` type for username identities.
+const FULCIO_USERNAME_OID: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
+
+/// The identity of a Fulcio certificate (`der`, already parsed as `info`):
+/// the email or URI SAN sigstore-crypto found, or else the value of a
+/// Fulcio username `otherName`. The certificate is parsed again only when
+/// sigstore-crypto found no identity.
+pub fn certificate_identity(der: &[u8], info: &CertificateInfo) -> Option<String> {
+    if let Some(san) = &info.identity {
+        return Some(san.as_str().to_string());
+    }
+    use der::Decode;
+    use x509_cert::ext::pkix::{name::GeneralName, SubjectAltName};
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let (_, san) = cert.tbs_certificate.get::<SubjectAltName>().ok()??;
+    san.0.iter().find_map(|name| match name {
+        GeneralName::OtherName(other) if other.type_id == FULCIO_USERNAME_OID => {
+            der::asn1::Utf8StringRef::try_from(&other.value)
+                .ok()
+                .map(|s| s.as_str().to_string())
+        }
+        _ => None,
+    })
 }
 
 /// Policy for key-based bundles: the bundle must verify with this key.

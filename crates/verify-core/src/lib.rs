@@ -16,15 +16,17 @@
 //! |---|---|
 //! | trusted root parsing, `validFor` windows, CA/TSA chains | [`trust_root`] |
 //! | bundle size limit, JSON parsing, media types | [`bundle`] |
-//! | certificate identity / issuer / GitHub workflow claims | [`identity`] |
-//! | artifact binding (message digest, DSSE subjects) | [`artifact`] |
+//! | certificate identity (email, URI or Fulcio username `otherName`) / issuer / GitHub workflow claims | [`identity`] |
+//! | artifact binding (message digest, DSSE subjects; SHA-256, SHA-384, SHA-512) | [`artifact`] |
+//! | in-toto statements: subjects, payload type, SLSA predicate types | [`intoto`] |
 //! | Fulcio chain, SCT, Rekor SET, inclusion proof, checkpoint, RFC 3161 | delegated to `sigstore-verify`, driven and mapped in [`verifier`] |
 //! | verdict cache for repeated bundles | [`cache`] |
 //! | memo of signatures already verified (trust-root chains, repeated SETs) | [`signature_memo`] |
 //! | OCI manifests and blobs: size bounds, digest checks, the [`oci::ImageSource`] trait | [`oci`], [`oci_layout`] |
 //! | container image signatures and attestations (cosign's formats, OCI referrers) | [`cosign`] |
 //! | BuildKit's in-index attestations, by hash chain from the signed index | [`buildkit`] |
-//! | Fulcio chain and SCT for Rekor `intoto` v0.0.1 attestations | [`fulcio`] |
+//! | Fulcio chain and SCT for evidence bundles cannot carry (Rekor `intoto` / `rekord` v0.0.1, fractional RFC 3161 times) | [`fulcio`] |
+//! | RFC 3161 tokens, including `genTime` with fractional seconds | `tsa` (private) |
 //! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
 //! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
 //! | SPDX SBOMs: lenient streaming parse, validation, NTIA minimum elements | [`sbom`] |
@@ -43,6 +45,7 @@ pub mod cosign;
 pub mod error;
 pub mod fulcio;
 pub mod identity;
+pub mod intoto;
 pub mod limits;
 pub mod oci;
 pub mod oci_layout;
@@ -52,9 +55,10 @@ pub mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
 pub mod trust_root;
+mod tsa;
 pub mod verifier;
 
-pub use artifact::{Artifact, ArtifactDigest};
+pub use artifact::{Artifact, ArtifactDigest, DigestAlgorithm, TypedDigest};
 pub use error::VerifyError;
 pub use identity::{GithubWorkflowPolicy, IdentityPolicy, KeyPolicy, Policy, StringMatcher};
 pub use limits::Limits;

@@ -35,7 +35,8 @@ pub struct Verified {
 /// OIDC issuer and the CI claims (OIDs 1.3.6.1.4.1.57264.1.*).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CertificateClaims {
-    /// The Subject Alternative Name (email or URI).
+    /// The Subject Alternative Name (email, URI, or Fulcio username
+    /// `otherName`).
     pub subject: Option<String>,
     /// The OIDC issuer.
     pub issuer: Option<String>,
@@ -78,7 +79,17 @@ pub struct CertificateClaims {
 }
 
 impl CertificateClaims {
-    /// Read the claims of a parsed certificate.
+    /// Read the claims of a certificate (`der`, parsed as `info`), its
+    /// username `otherName` included (see
+    /// [`crate::identity::certificate_identity`]).
+    pub fn from_certificate(der: &[u8], info: &sigstore_crypto::CertificateInfo) -> Self {
+        Self {
+            subject: crate::identity::certificate_identity(der, info),
+            ..Self::from_info(info)
+        }
+    }
+
+    /// Read the claims of a parsed certificate (email and URI SANs only).
     pub fn from_info(info: &sigstore_crypto::CertificateInfo) -> Self {
         let c = &info.ci_claims;
         let g = &c.deprecated_github;

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{Bundle, Sha256Hash};
 
-use crate::artifact::{check_binding, Artifact, ArtifactDigest, HashingReader};
+use crate::artifact::{
+    check_binding, check_typed_binding, Artifact, ArtifactDigest, HashingReader,
+};
 use crate::cache::VerdictCache;
 use crate::error::{CertificateError, VerifyError};
 use crate::identity::{Policy, PolicyError};
@@ -107,8 +109,14 @@ impl Verifier {
         };
         let key = match (&self.cache, &artifact, &bytes_digest) {
             (Some(_), _, Some(d)) | (Some(_), Artifact::Digest(d), _) => {
-                Some(cache_key(bundle_json, d, policy))
+                Some(cache_key(bundle_json, "sha256", &d.0, policy))
             }
+            (Some(_), Artifact::TypedDigest(d), _) => Some(cache_key(
+                bundle_json,
+                d.algorithm().name(),
+                d.as_bytes(),
+                policy,
+            )),
             _ => None,
         };
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
@@ -136,7 +144,55 @@ impl Verifier {
 
     /// [`Self::verify_parsed`], with the SHA-256 of `Artifact::Bytes` when the
     /// caller already computed it.
+    ///
+    /// RFC 3161 timestamps whose `genTime` has fractional seconds, which the
+    /// delegate cannot read, are verified by [`crate::tsa`] and taken out of
+    /// the bundle the delegate sees; the certificate is then checked at
+    /// their times as the delegate checks it at its own, and the times are
+    /// reported with the others. The delegate still needs a time of its own
+    /// (another timestamp, or a Rekor v1 integrated time with its SET).
     fn verify_with_digest(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let root = self.trust_root.as_sigstore();
+        let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
+            return self.verify_delegated(bundle, artifact, bytes_digest, policy);
+        };
+        let only_fractional = || {
+            VerifyError::Unsupported {
+            detail: "the bundle's only verified times are RFC 3161 timestamps with fractional seconds, which sigstore-verify 0.15.1 cannot read; it needs another timestamp or a Rekor entry with a SET".into(),
+        }
+        };
+        let material = &stripped.verification_material;
+        if material.tlog_entries.is_empty()
+            && material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty()
+        {
+            return Err(only_fractional());
+        }
+        let mut verified = self
+            .verify_delegated(&stripped, artifact, bytes_digest, policy)
+            .map_err(|e| match e {
+                VerifyError::Timestamp(crate::error::TimestampError::NoVerifiedTime { .. }) => {
+                    only_fractional()
+                }
+                other => other,
+            })?;
+        crate::tsa::check_certificate_at(root, bundle, &times)?;
+        verified
+            .signed_timestamps
+            .extend(times.iter().map(|t| t.to_string()));
+        Ok(verified)
+    }
+
+    /// Verify with `sigstore-verify` (steps 2 to 5 of the module docs).
+    fn verify_delegated(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,
@@ -169,7 +225,10 @@ impl Verifier {
                         detail: e.to_string(),
                     }
                 })?;
-                identity.check(&info)?;
+                identity.check_identity(
+                    crate::identity::certificate_identity(cert.as_bytes(), &info).as_deref(),
+                    &info,
+                )?;
                 let mut p = sigstore_verify::VerificationPolicy::any_identity();
                 if identity.insecure_ignore_tlog {
                     p = p.skip_tlog_unsafe();
@@ -197,6 +256,13 @@ impl Verifier {
 
         // Steps 4 and 5.
         let (result, digest) = match artifact {
+            Artifact::TypedDigest(typed) => {
+                let handed = check_typed_binding(bundle, &typed)?;
+                let result = self.inner.verify(handed, bundle, sigstore_policy.as_ref());
+                let result =
+                    result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
+                return self.verdict(bundle, has_cert, result, typed.to_string());
+            }
             Artifact::Bytes(bytes) => {
                 let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
                 check_binding(bundle, &digest)?;
@@ -232,8 +298,26 @@ impl Verifier {
                 (result, digest)
             }
         };
-        let result = result?;
+        let result = result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
+        self.verdict(bundle, has_cert, result, digest.to_string())
+    }
+
+    /// The verdict for a bundle the delegate verified.
+    fn verdict(
+        &self,
+        bundle: &Bundle,
+        has_cert: bool,
+        result: sigstore_verify::VerificationResult,
+        artifact_digest: String,
+    ) -> Result<Verified, VerifyError> {
         let first_entry = bundle.verification_material.tlog_entries.first();
+        let certificate = match (result.certificate(), bundle.signing_certificate()) {
+            (Some(info), Some(der)) => {
+                Some(CertificateClaims::from_certificate(der.as_bytes(), info))
+            }
+            (Some(info), None) => Some(CertificateClaims::from_info(info)),
+            (None, _) => None,
+        };
         Ok(Verified {
             bundle_media_type: bundle.media_type.as_str().to_string(),
             signer: if has_cert {
@@ -241,7 +325,7 @@ impl Verifier {
             } else {
                 SignerKind::PublicKey
             },
-            identity: result.identity().map(|s| s.as_str().to_string()),
+            identity: certificate.as_ref().and_then(|c| c.subject.clone()),
             issuer: result.issuer().map(str::to_string),
             log_index: first_entry.map(|e| e.log_index.get()),
             integrated_time: result.integrated_time().map(|t| t.to_string()),
@@ -250,18 +334,87 @@ impl Verifier {
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),
-            artifact_digest: Some(digest.to_string()),
+            artifact_digest: Some(artifact_digest),
             tlog_verified: result.tlog_verified(),
             sct_verified: result.sct_verified(),
-            certificate: result.certificate().map(CertificateClaims::from_info),
+            certificate,
         })
     }
 }
 
-fn cache_key(bundle_json: &[u8], digest: &ArtifactDigest, policy: &Policy) -> [u8; 32] {
+/// Map the delegate's error, with structure where its text has none.
+///
+/// sigstore-verify checks the chain (webpki) before the leaf's validity, so
+/// a leaf used after its notAfter fails as `ChainInvalid` with webpki's
+/// error as text. The leaf's validity is then checked here from the parsed
+/// certificate at the times the bundle gives: each RFC 3161 timestamp that
+/// verifies against a trusted TSA, and each Rekor entry's integrated time
+/// (which the delegate uses only when a SET vouches for it; here it only
+/// chooses the reason for a verification that has already failed). The
+/// first time outside the validity gives `Expired` / `NotYetValid` with
+/// both times; otherwise the chain error stands.
+fn refine(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+    e: sigstore_verify::Error,
+) -> VerifyError {
+    use sigstore_verify::error::CertificateError as Delegate;
+    if let sigstore_verify::Error::Certificate(Delegate::ChainInvalid(_)) = &e {
+        if let Some(validity) = certificate_validity_error(root, bundle) {
+            return validity.into();
+        }
+    }
+    e.into()
+}
+
+fn certificate_validity_error(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+) -> Option<CertificateError> {
+    let cert = bundle.signing_certificate()?;
+    let info = sigstore_crypto::parse_certificate_info(cert).ok()?;
+    let logged = bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .filter(|e| e.inclusion_promise.is_some())
+        .filter_map(|e| e.integrated_time);
+    signing_timestamps(root, bundle)
+        .into_iter()
+        .chain(logged)
+        .find_map(|t| CertificateError::check_validity(t, info.not_before, info.not_after).err())
+}
+
+/// The RFC 3161 times of `bundle` that verify against a trusted TSA.
+fn signing_timestamps(
+    root: &sigstore_trust_root::TrustedRoot,
+    bundle: &Bundle,
+) -> Vec<jiff::Timestamp> {
+    let signature = match &bundle.content {
+        sigstore_types::SignatureContent::MessageSignature(m) => m.signature.clone(),
+        sigstore_types::SignatureContent::DsseEnvelope(d) => d.signature.sig.clone(),
+        _ => return Vec::new(),
+    };
+    let authorities = root.tsa_authorities();
+    bundle
+        .verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .iter()
+        .filter_map(|ts| {
+            authorities.iter().find_map(|authority| {
+                crate::tsa::verify_timestamp(&ts.signed_timestamp, &signature, authority).ok()
+            })
+        })
+        .collect()
+}
+
+fn cache_key(bundle_json: &[u8], algorithm: &str, digest: &[u8], policy: &Policy) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(Sha256::digest(bundle_json));
-    h.update(digest.0);
+    h.update(algorithm.as_bytes());
+    h.update(b"\0");
+    h.update(digest);
     h.update(policy.fingerprint());
     h.finalize().into()
 }

@@ -232,3 +232,32 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
         Err(ImageError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn signatures_logged_as_rekord_v001_verify_through_the_tag_scheme() {
+    let sigstore = TestSigstore::new();
+    let (mut repo, digest, _) = image();
+    let payload = simple_signing_payload("memory.test/app", &digest.to_string(), None);
+    let (layer, _) = verify_testkit::cosign::rekord_v001_signature(
+        &sigstore,
+        &payload,
+        &SignOptions::default(),
+        false,
+    )
+    .unwrap();
+    repo.cosign_manifest(&format!("sha256-{}.sig", hex::encode(digest.0)), &[layer]);
+    let policy = Policy::Identity(IdentityPolicy::new(
+        StringMatcher::exact(SignOptions::default().effective_identity().as_str()),
+        StringMatcher::exact(verify_testkit::GITHUB_ACTIONS_ISSUER),
+    ));
+    let options = CheckOptions::default();
+    let verified =
+        cosign::verify_image_signatures(&repo, &digest, &verifier(&sigstore), &policy, &options)
+            .await
+            .unwrap();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(
+        verified[0].verified.bundle_media_type,
+        "application/vnd.dev.cosign.signature+rekor.rekord.v0.0.1"
+    );
+}

@@ -8,7 +8,8 @@
 //! media type, annotations), with or without the `dev.sigstore.cosign/bundle`
 //! annotation (the Rekor entry and its SET); [`intoto_v001_attestation`]
 //! makes an attestation logged as a Rekor `intoto` v0.0.1 entry, as cosign
-//! did before v2.0. Assembling layers into manifests and pushing them is the
+//! did before v2.0; [`rekord_v001_signature`] makes a signature logged as
+//! Rekor `rekord` v0.0.1, as cosign 1.x did. Assembling layers into manifests and pushing them is the
 //! caller's business.
 //!
 //! The negative knobs of [`crate::SignOptions`] carry over: the annotations
@@ -209,6 +210,88 @@ pub fn intoto_v001_attestation(
         blob,
         annotations,
     })
+}
+
+/// A `cosign sign` layer over `payload` logged as Rekor `rekord` v0.0.1, as
+/// cosign 1.x did before `hashedrekord` (2021 and 2022): the body records
+/// the payload's SHA-256, the signature (`format: x509`) and the verifier
+/// (base64 of the PEM certificate, or of the PEM public key for a key-based
+/// `options.signer`), and the bundle annotation carries it with its SET.
+/// `corrupt_body_hash` records another payload hash. Returns the layer and
+/// the bundle it was made from (its key, for key-based signatures).
+pub fn rekord_v001_signature(
+    sigstore: &TestSigstore,
+    payload: &[u8],
+    options: &SignOptions,
+    corrupt_body_hash: bool,
+) -> Result<(CosignLayer, SignedBundle)> {
+    let signed = sigstore.sign(
+        payload,
+        &SignOptions {
+            content: Content::MessageSignature,
+            tlog_entry: false,
+            inclusion_promise: false,
+            inclusion_proof: false,
+            ..options.clone()
+        },
+    )?;
+    let SignatureContent::MessageSignature(message) = &signed.bundle.content else {
+        return Err(Error::InvalidOptions("expected a message signature".into()));
+    };
+    let verifier_pem = match &signed.certificate {
+        Some(cert) => pem::encode("CERTIFICATE", cert),
+        None => signed.public_key_pem.clone(),
+    };
+    let mut hashed = payload.to_vec();
+    if corrupt_body_hash {
+        hashed.push(b' ');
+    }
+    let body = json!({
+        "apiVersion": "0.0.1",
+        "kind": "rekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": sigstore_crypto::sha256(&hashed).to_hex()}},
+            "signature": {
+                "content": STANDARD.encode(message.signature.as_bytes()),
+                "format": "x509",
+                "publicKey": {"content": STANDARD.encode(&verifier_pem)},
+            },
+        },
+    });
+    let signing_time = options
+        .signing_time
+        .unwrap_or_else(|| Timestamp::now() - SignedDuration::from_mins(1));
+    // The kind is only a label in the test log; the body says rekord 0.0.1.
+    let entry = sigstore.rekor().append(
+        KindVersion::HashedRekordV001,
+        crate::rekor::canonical_json(&body)?,
+        signing_time + SignedDuration::from_secs(1),
+        vec![sigstore_crypto::sha256(payload).to_hex()],
+    )?;
+    let mut annotations = chain_annotations(sigstore, &signed);
+    annotations.insert(
+        SIGNATURE.into(),
+        STANDARD.encode(message.signature.as_bytes()),
+    );
+    annotations.insert(
+        BUNDLE.into(),
+        json!({
+            "SignedEntryTimestamp": STANDARD.encode(&entry.signed_entry_timestamp),
+            "Payload": {
+                "body": STANDARD.encode(&entry.body),
+                "integratedTime": entry.integrated_time.as_second(),
+                "logIndex": entry.log_index,
+                "logID": hex::encode(sigstore.rekor().log_id()),
+            },
+        })
+        .to_string(),
+    );
+    let layer = CosignLayer {
+        media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        blob: payload.to_vec(),
+        annotations,
+    };
+    Ok((layer, signed))
 }
 
 /// The certificate and chain annotations of a keyless bundle.

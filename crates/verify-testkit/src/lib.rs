@@ -256,6 +256,13 @@ pub struct SignOptions {
     pub untrusted_tsa: bool,
     /// Timestamp other bytes than the signature (message imprint mismatch).
     pub timestamp_imprint_mismatch: bool,
+    /// Milliseconds added to the RFC 3161 `genTime` (1 s after signing),
+    /// written as fractional seconds (`...01.250Z`), as many real TSAs do.
+    /// Default 0: whole seconds.
+    pub timestamp_millis: u16,
+    /// The digest algorithms naming the in-toto subject (`sha256`, `sha384`,
+    /// `sha512`; npm's statements use `sha512` alone). Default: `sha256`.
+    pub subject_algorithms: Vec<&'static str>,
 }
 
 impl Default for SignOptions {
@@ -294,6 +301,8 @@ impl Default for SignOptions {
             checkpoint_wrong_key: false,
             untrusted_tsa: false,
             timestamp_imprint_mismatch: false,
+            subject_algorithms: vec!["sha256"],
+            timestamp_millis: 0,
         }
     }
 }
@@ -538,11 +547,23 @@ impl TestSigstore {
         } else {
             artifact.to_vec()
         };
+        let digest: serde_json::Map<String, serde_json::Value> = options
+            .subject_algorithms
+            .iter()
+            .map(|alg| {
+                let hex = match *alg {
+                    "sha384" => sigstore_crypto::sha384(&subject_bytes).to_hex(),
+                    "sha512" => sigstore_crypto::sha512(&subject_bytes).to_hex(),
+                    _ => sigstore_crypto::sha256(&subject_bytes).to_hex(),
+                };
+                (alg.to_string(), json!(hex))
+            })
+            .collect();
         json!({
             "_type": IN_TOTO_STATEMENT_V1,
             "subject": [{
                 "name": options.artifact_name,
-                "digest": {"sha256": sigstore_crypto::sha256(&subject_bytes).to_hex()},
+                "digest": digest,
             }],
             "predicateType": options.predicate_type,
             "predicate": options.predicate,
@@ -699,9 +720,10 @@ impl TestSigstore {
             } else {
                 signature.clone()
             };
-            timestamps.push(Rfc3161Timestamp::new(TimestampToken::new(
-                tsa.timestamp(&stamped, later)?,
-            )));
+            timestamps.push(Rfc3161Timestamp::new(TimestampToken::new(tsa.timestamp(
+                &stamped,
+                later + SignedDuration::from_millis(i64::from(options.timestamp_millis)),
+            )?)));
         }
 
         let material = match (&certificate, options.version) {

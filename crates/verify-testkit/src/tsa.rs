@@ -46,7 +46,9 @@ struct TstInfo {
     policy: ObjectIdentifier,
     message_imprint: MessageImprint,
     serial_number: Int,
-    gen_time: GeneralizedTime,
+    /// A GeneralizedTime, written by hand so it may carry fractional
+    /// seconds (DER's `GeneralizedTime` type cannot).
+    gen_time: Any,
     #[asn1(optional = "true")]
     nonce: Option<Int>,
 }
@@ -151,7 +153,7 @@ impl Tsa {
     }
 
     /// A DER `TimeStampResp` (status granted) timestamping `data` at
-    /// `gen_time` (whole seconds): the message imprint is SHA-256 of `data`.
+    /// `gen_time` (with a fractional part when it has one): the message imprint is SHA-256 of `data`.
     /// For a Sigstore bundle `data` is the signature bytes.
     pub fn timestamp(&self, data: &[u8], gen_time: Timestamp) -> Result<Vec<u8>> {
         let imprint = sigstore_crypto::sha256(data);
@@ -181,7 +183,7 @@ impl Tsa {
                 hashed_message: OctetString::new(sha256_imprint)?,
             },
             serial_number: random_int()?,
-            gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?,
+            gen_time: gen_time_der(gen_time, secs)?,
             nonce: Some(random_int()?),
         };
         let tst_info_der = tst_info.to_der()?;
@@ -244,6 +246,24 @@ impl Tsa {
         };
         Ok(content_info.to_der()?)
     }
+}
+
+/// `YYYYMMDDhhmmss[.f]Z`: whole seconds as DER writes them, and the
+/// sub-second part (if any) as a fraction without trailing zeros (RFC 3161
+/// §2.4.2).
+fn gen_time_der(gen_time: Timestamp, secs: u64) -> Result<Any> {
+    let whole = GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?;
+    let nanos = gen_time.subsec_nanosecond();
+    if nanos <= 0 {
+        return Ok(Any::encode_from(&whole)?);
+    }
+    let whole = whole.to_der()?;
+    // The DER value is `YYYYMMDDhhmmssZ` after a two-byte header.
+    let digits = std::str::from_utf8(&whole[2..whole.len() - 1])
+        .map_err(|_| Error::InvalidOptions("GeneralizedTime is not ASCII".into()))?;
+    let fraction = format!("{nanos:09}");
+    let text = format!("{digits}.{}Z", fraction.trim_end_matches('0'));
+    Ok(Any::new(Tag::GeneralizedTime, text.into_bytes())?)
 }
 
 fn sha256_algorithm() -> AlgorithmIdentifierOwned {

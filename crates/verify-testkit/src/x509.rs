@@ -156,13 +156,20 @@ pub enum SanIdentity {
     Email(String),
     /// A `uniformResourceIdentifier`: a workload such as a CI workflow.
     Uri(String),
+    /// An `otherName` of Fulcio's username type (OID 1.3.6.1.4.1.57264.1.7,
+    /// a UTF8String), e.g. `user!oidc.example`.
+    OtherName(String),
 }
+
+/// Fulcio's `otherName` type for username identities.
+pub const FULCIO_USERNAME_OID: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 
 impl SanIdentity {
     /// The identity string, whatever its kind.
     pub fn as_str(&self) -> &str {
         match self {
-            SanIdentity::Email(s) | SanIdentity::Uri(s) => s,
+            SanIdentity::Email(s) | SanIdentity::Uri(s) | SanIdentity::OtherName(s) => s,
         }
     }
 }
@@ -179,6 +186,12 @@ pub(crate) fn subject_alt_name(identity: &SanIdentity) -> Result<Extension> {
     let name = match identity {
         SanIdentity::Email(email) => GeneralName::Rfc822Name(Ia5String::new(email)?),
         SanIdentity::Uri(uri) => GeneralName::UniformResourceIdentifier(Ia5String::new(uri)?),
+        SanIdentity::OtherName(name) => {
+            GeneralName::OtherName(x509_cert::ext::pkix::name::OtherName {
+                type_id: FULCIO_USERNAME_OID,
+                value: der::Any::encode_from(&der::asn1::Utf8StringRef::new(name)?)?,
+            })
+        }
     };
     extension(OID_CE_SUBJECT_ALT_NAME, true, &SubjectAltName(vec![name]))
 }

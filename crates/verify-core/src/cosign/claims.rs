@@ -151,29 +151,15 @@ pub fn check_statement(
     annotations: &BTreeMap<String, String>,
 ) -> Result<(), ClaimError> {
     let expected = image.to_string();
-    let subjects = statement
-        .get("subject")
-        .and_then(|s| s.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut found = Vec::new();
-    for subject in &subjects {
-        let Some(digest) = subject
-            .get("digest")
-            .and_then(|d| d.get("sha256"))
-            .and_then(|d| d.as_str())
-        else {
-            continue;
-        };
-        let digest = format!("sha256:{}", digest.to_ascii_lowercase());
-        if digest == expected {
-            return check_annotations(
-                subject.get("annotations").and_then(|a| a.as_object()),
-                annotations,
-            );
-        }
-        found.push(digest);
+    let subjects = crate::intoto::subjects(statement);
+    if let Some(subject) = crate::intoto::find(&subjects, "sha256", &hex::encode(image.0)) {
+        return check_annotations(subject.annotations.as_ref(), annotations);
     }
+    let found = subjects
+        .iter()
+        .filter_map(|s| s.digest.get("sha256"))
+        .map(|d| format!("sha256:{}", d.to_ascii_lowercase()))
+        .collect();
     Err(ClaimError::NotASubject { expected, found })
 }
 

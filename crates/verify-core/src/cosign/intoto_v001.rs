@@ -112,68 +112,8 @@ pub fn verify(
     let time = verify_set(verifier, rekor)?;
 
     // 3. The signer.
-    let (key, scheme, info) = match policy {
-        Policy::Identity(identity) => {
-            let leaf = evidence.certificate.as_ref().ok_or_else(|| {
-                VerifyError::from(PolicyError::WrongBundleKind {
-                    expected: "a keyless attestation with a Fulcio certificate",
-                    found: "an attestation without a certificate",
-                })
-            })?;
-            let logged = DerCertificate::from_pem(&logged_pem)
-                .map_err(|e| mismatch(format!("the log records no certificate: {e}")))?;
-            if logged.as_bytes() != leaf.as_bytes() {
-                return Err(mismatch(
-                    "the log records another certificate than the layer's".into(),
-                ));
-            }
-            let info = sigstore_crypto::parse_certificate_info(leaf).map_err(|e| {
-                CertificateError::Malformed {
-                    detail: e.to_string(),
-                }
-            })?;
-            identity.check(&info)?;
-            let root = verifier.trust_root().as_sigstore();
-            let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
-            if time < info.not_before {
-                return Err(CertificateError::NotYetValid {
-                    time: time.to_string(),
-                    not_before: info.not_before.to_string(),
-                }
-                .into());
-            }
-            if time > info.not_after {
-                return Err(CertificateError::Expired {
-                    time: time.to_string(),
-                    not_after: info.not_after.to_string(),
-                }
-                .into());
-            }
-            if !identity.insecure_ignore_sct {
-                crate::fulcio::verify_sct(root, leaf, &issuer)?;
-            }
-            let scheme = info.key_algorithm.default_signing_scheme();
-            (info.public_key.clone(), scheme, Some(info))
-        }
-        Policy::Key(key_policy) => {
-            let logged = match DerCertificate::from_pem(&logged_pem) {
-                Ok(cert) => sigstore_crypto::parse_certificate_info(&cert)
-                    .map(|i| i.public_key)
-                    .map_err(|e| malformed(format!("logged certificate: {e}")))?,
-                Err(_) => DerPublicKey::from_pem(&logged_pem)
-                    .map_err(|e| malformed(format!("logged public key: {e}")))?,
-            };
-            if logged != key_policy.key {
-                return Err(mismatch("the log records another key than --key".into()));
-            }
-            let scheme = KeyAlgorithm::from_spki(&key_policy.key)
-                .map_err(|e| PolicyError::InvalidKey {
-                    detail: e.to_string(),
-                })?
-                .default_signing_scheme();
-            (key_policy.key.clone(), scheme, None)
-        }
-    };
+    let signer = verify_signer(verifier, policy, evidence, &logged_pem, time, "attestation")?;
+    let (key, scheme) = (signer.key.clone(), signer.scheme);
 
     // 4. The envelope's signature.
     let pae = sigstore_types::pae(&envelope.payload_type, &envelope.payload);
@@ -198,25 +138,7 @@ pub fn verify(
         });
     }
 
-    Ok(Verified {
-        bundle_media_type: MEDIA_TYPE.into(),
-        signer: if info.is_some() {
-            SignerKind::Certificate
-        } else {
-            SignerKind::PublicKey
-        },
-        identity: info
-            .as_ref()
-            .and_then(|i| i.identity.as_ref().map(|s| s.as_str().to_string())),
-        issuer: info.as_ref().and_then(|i| i.issuer.clone()),
-        log_index: u64::try_from(rekor.log_index).ok(),
-        integrated_time: Some(time.to_string()),
-        signed_timestamps: vec![time.to_string()],
-        artifact_digest: None,
-        tlog_verified: true,
-        sct_verified: matches!(policy, Policy::Identity(p) if !p.insecure_ignore_sct),
-        certificate: info.as_ref().map(CertificateClaims::from_info),
-    })
+    Ok(verdict(MEDIA_TYPE, policy, rekor, time, signer))
 }
 
 /// Verify a cosign bundle annotation's SET against the trusted root and
@@ -228,11 +150,9 @@ pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp,
             detail: format!("{}: {e}", rekor.integrated_time),
         })
     })?;
-    if time > Timestamp::now() {
-        return Err(TlogError::IntegratedTime {
-            detail: format!("integrated time {time} is in the future"),
-        }
-        .into());
+    let now = Timestamp::now();
+    if time > now {
+        return Err(TlogError::IntegratedTimeInFuture { time, now }.into());
     }
     let log_id = Sha256Hash::try_from(rekor.log_id.as_slice()).map_err(|_| {
         VerifyError::from(TlogError::MalformedEntry {
@@ -263,4 +183,127 @@ pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp,
     )
     .map_err(|e| promise(format!("SET does not verify: {e}")))?;
     Ok(time)
+}
+
+/// Who signed a legacy layer, checked at the log's `time`.
+pub(super) struct Signer {
+    pub(super) key: DerPublicKey,
+    pub(super) scheme: sigstore_crypto::SigningScheme,
+    info: Option<sigstore_crypto::CertificateInfo>,
+    claims: Option<CertificateClaims>,
+}
+
+/// Check the signer of a legacy layer whose log entry records `logged_pem`
+/// (a PEM certificate or public key) and was integrated at `time` (SET
+/// verified): for a certificate, that it is the layer's, the identity
+/// policy, the chain to a Fulcio CA valid at `time`, the certificate's
+/// validity at `time` and an embedded SCT (unless `--insecure-ignore-sct`);
+/// for a key, that the log records the caller's key. `what` names the layer
+/// (`signature`, `attestation`) in errors.
+pub(super) fn verify_signer(
+    verifier: &Verifier,
+    policy: &Policy,
+    evidence: &LayerEvidence,
+    logged_pem: &str,
+    time: Timestamp,
+    what: &'static str,
+) -> Result<Signer, VerifyError> {
+    let mismatch = |detail: String| VerifyError::from(TlogError::EntryMismatch { detail });
+    let malformed = |detail: String| VerifyError::from(TlogError::MalformedEntry { detail });
+    let (key, scheme, info) = match policy {
+        Policy::Identity(identity) => {
+            let leaf = evidence.certificate.as_ref().ok_or_else(|| {
+                VerifyError::from(PolicyError::WrongBundleKind {
+                    expected: if what == "signature" {
+                        "a keyless signature with a Fulcio certificate"
+                    } else {
+                        "a keyless attestation with a Fulcio certificate"
+                    },
+                    found: if what == "signature" {
+                        "a signature without a certificate"
+                    } else {
+                        "an attestation without a certificate"
+                    },
+                })
+            })?;
+            let logged = DerCertificate::from_pem(logged_pem)
+                .map_err(|e| mismatch(format!("the log records no certificate: {e}")))?;
+            if logged.as_bytes() != leaf.as_bytes() {
+                return Err(mismatch(
+                    "the log records another certificate than the layer's".into(),
+                ));
+            }
+            let info = sigstore_crypto::parse_certificate_info(leaf).map_err(|e| {
+                CertificateError::Malformed {
+                    detail: e.to_string(),
+                }
+            })?;
+            identity.check_identity(
+                crate::identity::certificate_identity(leaf.as_bytes(), &info).as_deref(),
+                &info,
+            )?;
+            let root = verifier.trust_root().as_sigstore();
+            let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
+            CertificateError::check_validity(time, info.not_before, info.not_after)?;
+            if !identity.insecure_ignore_sct {
+                crate::fulcio::verify_sct(root, leaf, &issuer)?;
+            }
+            let scheme = info.key_algorithm.default_signing_scheme();
+            let claims = CertificateClaims::from_certificate(leaf.as_bytes(), &info);
+            (info.public_key.clone(), scheme, Some((info, claims)))
+        }
+        Policy::Key(key_policy) => {
+            let logged = match DerCertificate::from_pem(logged_pem) {
+                Ok(cert) => sigstore_crypto::parse_certificate_info(&cert)
+                    .map(|i| i.public_key)
+                    .map_err(|e| malformed(format!("logged certificate: {e}")))?,
+                Err(_) => DerPublicKey::from_pem(logged_pem)
+                    .map_err(|e| malformed(format!("logged public key: {e}")))?,
+            };
+            if logged != key_policy.key {
+                return Err(mismatch("the log records another key than --key".into()));
+            }
+            let scheme = KeyAlgorithm::from_spki(&key_policy.key)
+                .map_err(|e| PolicyError::InvalidKey {
+                    detail: e.to_string(),
+                })?
+                .default_signing_scheme();
+            (key_policy.key.clone(), scheme, None)
+        }
+    };
+
+    let (info, claims) = info.unzip();
+    Ok(Signer {
+        key,
+        scheme,
+        info,
+        claims,
+    })
+}
+
+/// The verdict for a legacy layer verified with its SET at `time`.
+pub(super) fn verdict(
+    media_type: &str,
+    policy: &Policy,
+    rekor: &RekorBundle,
+    time: Timestamp,
+    signer: Signer,
+) -> Verified {
+    Verified {
+        bundle_media_type: media_type.into(),
+        signer: if signer.info.is_some() {
+            SignerKind::Certificate
+        } else {
+            SignerKind::PublicKey
+        },
+        identity: signer.claims.as_ref().and_then(|c| c.subject.clone()),
+        issuer: signer.info.as_ref().and_then(|i| i.issuer.clone()),
+        log_index: u64::try_from(rekor.log_index).ok(),
+        integrated_time: Some(time.to_string()),
+        signed_timestamps: vec![time.to_string()],
+        artifact_digest: None,
+        tlog_verified: true,
+        sct_verified: matches!(policy, Policy::Identity(p) if !p.insecure_ignore_sct),
+        certificate: signer.claims,
+    }
 }

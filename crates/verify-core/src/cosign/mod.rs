@@ -44,6 +44,7 @@ pub mod legacy;
 pub mod platform;
 pub mod predicate;
 mod referrer;
+mod rekord;
 mod tag_scheme;
 mod timestamp;
 
@@ -76,8 +77,7 @@ use crate::Verifier;
 pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// Predicate type of cosign v3's image signing statement.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
-/// DSSE payload type of in-toto statements.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
 
 /// How signatures are looked for and what their claims must say.
 ///

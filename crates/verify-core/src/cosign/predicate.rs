@@ -6,8 +6,8 @@
 pub fn predicate_type_uri(name: &str) -> Result<String, String> {
     let uri = match name {
         "custom" => "https://cosign.sigstore.dev/attestation/v1",
-        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
-        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "slsaprovenance" | "slsaprovenance02" => crate::intoto::SLSA_PROVENANCE_V02,
+        "slsaprovenance1" => crate::intoto::SLSA_PROVENANCE_V1,
         "spdx" | "spdxjson" => "https://spdx.dev/Document",
         "cyclonedx" => "https://cyclonedx.org/bom",
         "link" => "https://in-toto.io/Link/v1",

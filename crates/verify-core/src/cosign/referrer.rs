@@ -18,11 +18,9 @@ use crate::Verifier;
 
 /// The first SHA-256 subject of a statement.
 pub(super) fn first_subject(statement: &serde_json::Value) -> Option<ArtifactDigest> {
-    statement
-        .get("subject")?
-        .as_array()?
+    crate::intoto::subjects(statement)
         .iter()
-        .find_map(|s| s.pointer("/digest/sha256")?.as_str())
+        .find_map(|s| s.digest.get("sha256"))
         .and_then(|hex| ArtifactDigest::parse(&format!("sha256:{hex}")).ok())
 }
 
@@ -122,25 +120,16 @@ pub(super) fn signature_from_bundle(
             r.predicate_type
         )));
     }
-    let subject = r
-        .statement
-        .get("subject")
-        .and_then(|s| s.as_array())
-        .and_then(|s| {
-            s.iter().find(|s| {
-                s.pointer("/digest/sha256").and_then(|d| d.as_str())
-                    == Some(hex::encode(image.0).as_str())
-            })
-        })
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    let subjects = crate::intoto::subjects(&r.statement);
+    let annotations = crate::intoto::find(&subjects, "sha256", &hex::encode(image.0))
+        .and_then(|s| s.annotations.clone());
     let claims = serde_json::json!({
         "critical": {
             "identity": {"docker-reference": source.name()},
             "image": {"docker-manifest-digest": image.to_string()},
             "type": r.predicate_type,
         },
-        "optional": subject.get("annotations").cloned().unwrap_or(serde_json::Value::Null),
+        "optional": annotations.map_or(serde_json::Value::Null, serde_json::Value::Object),
     });
     Ok(VerifiedSignature {
         origin: Origin::Referrer { manifest: *image },

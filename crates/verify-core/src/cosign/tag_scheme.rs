@@ -31,29 +31,33 @@ pub(super) async fn verify_legacy_signature(
         .into());
     }
     let payload_sha256 = *sigstore_crypto::sha256(&payload).as_bytes();
-    let verified = verify_with_log_evidence(
-        verifier,
-        policy,
-        options,
-        &evidence,
-        &payload_sha256,
-        &payload_sha256,
-        &|entries, with_timestamps| {
-            let mut evidence = evidence.clone();
-            if !with_timestamps {
-                evidence.rfc3161 = None;
-            }
-            vec![legacy::synthesize(
-                &evidence,
-                keyless,
-                Signed::Message(&payload),
-                entries,
-            )]
-        },
-        Bound::Bytes(&payload),
-        &|| direct_message_signature(policy, &evidence.signature, &payload),
-    )
-    .await?;
+    let verified = if let Some(rekor) = evidence.rekor.as_ref().filter(|r| rekord::applies(r)) {
+        rekord::verify(verifier, policy, &payload, &evidence, rekor)?
+    } else {
+        verify_with_log_evidence(
+            verifier,
+            policy,
+            options,
+            &evidence,
+            &payload_sha256,
+            &payload_sha256,
+            &|entries, with_timestamps| {
+                let mut evidence = evidence.clone();
+                if !with_timestamps {
+                    evidence.rfc3161 = None;
+                }
+                vec![legacy::synthesize(
+                    &evidence,
+                    keyless,
+                    Signed::Message(&payload),
+                    entries,
+                )]
+            },
+            Bound::Bytes(&payload),
+            &|| direct_message_signature(policy, &evidence.signature, &payload),
+        )
+        .await?
+    };
     let claims: serde_json::Value = serde_json::from_slice(&payload).map_err(|e| {
         CandidateError::Claims(ClaimError::Malformed {
             detail: e.to_string(),

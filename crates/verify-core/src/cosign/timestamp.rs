@@ -24,7 +24,7 @@ pub(super) fn verify_envelope_timestamp(
     let data = sigstore_types::SignatureBytes::new(envelope.to_vec());
     let mut last = String::from("the trusted root has no timestamp authority");
     for authority in verifier.trust_root().as_sigstore().tsa_authorities() {
-        match sigstore_tsa::verify_timestamp_for_authority(&token, &data, &authority) {
+        match crate::tsa::verify_timestamp(&token, &data, &authority) {
             Ok(time) => {
                 if let Some(cert) = certificate {
                     let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
@@ -32,13 +32,11 @@ pub(super) fn verify_envelope_timestamp(
                             detail: e.to_string(),
                         }
                     })?;
-                    if time < info.not_before || time > info.not_after {
-                        return Err(crate::error::CertificateError::Expired {
-                            time: time.to_string(),
-                            not_after: info.not_after.to_string(),
-                        }
-                        .into());
-                    }
+                    crate::error::CertificateError::check_validity(
+                        time,
+                        info.not_before,
+                        info.not_after,
+                    )?;
                 }
                 return Ok(time);
             }
@@ -74,20 +72,7 @@ pub(super) fn verify_keyless_envelope_at(
     policy.check(&info)?;
     let root = verifier.trust_root().as_sigstore();
     let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, tsa_time)?;
-    if tsa_time < info.not_before {
-        return Err(CertificateError::NotYetValid {
-            time: tsa_time.to_string(),
-            not_before: info.not_before.to_string(),
-        }
-        .into());
-    }
-    if tsa_time > info.not_after {
-        return Err(CertificateError::Expired {
-            time: tsa_time.to_string(),
-            not_after: info.not_after.to_string(),
-        }
-        .into());
-    }
+    CertificateError::check_validity(tsa_time, info.not_before, info.not_after)?;
     if !policy.insecure_ignore_sct {
         crate::fulcio::verify_sct(root, leaf, &issuer)?;
     }

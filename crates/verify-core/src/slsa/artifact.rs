@@ -25,7 +25,7 @@
 use serde::Deserialize;
 use sigstore_types::{Bundle, SignatureContent};
 
-use crate::artifact::{Artifact, ArtifactDigest};
+use crate::artifact::{Artifact, ArtifactDigest, TypedDigest};
 use crate::error::VerifyError;
 use crate::identity::{IdentityPolicy, Policy};
 use crate::verifier::Verifier;
@@ -35,7 +35,7 @@ use crate::tlog_lookup::TransparencyLogLookup;
 use super::builder::{check_builder_id_supported, TrustedBuilders, GITHUB_ACTIONS_ISSUER};
 use super::dsse_provenance::DsseProvenance;
 use super::error::SlsaError;
-use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
+use super::verify::{verify_provenance_digests, ProvenanceOptions, VerifiedProvenance};
 
 /// Top-level keys of a Sigstore bundle (protobuf JSON, both spellings).
 const BUNDLE_KEYS: &[&str] = &[
@@ -112,28 +112,32 @@ pub fn recognize(provenance: &[u8]) -> Result<ProvenanceFormat, SlsaError> {
     Ok(ProvenanceFormat::SigstoreBundle)
 }
 
-/// The SHA-256 subject digests named in a DSSE payload (read leniently:
-/// the strict reading comes with the SLSA rules).
-fn sha256_subjects(payload: &[u8]) -> Vec<ArtifactDigest> {
-    #[derive(Deserialize)]
-    struct Subject {
-        #[serde(default)]
-        digest: std::collections::BTreeMap<String, serde_json::Value>,
+/// The digest the signature is verified bound to: the artifact's when it is
+/// a subject (by SHA-256, or by SHA-512 when known), else the statement's
+/// first SHA-256 or SHA-512 subject, else the artifact's SHA-256.
+fn signature_binding(
+    payload: &[u8],
+    artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
+) -> TypedDigest {
+    let subjects = crate::intoto::subjects_of_payload(payload);
+    let sha512 = digests.map(|d| &d.sha512);
+    if crate::intoto::find(&subjects, "sha256", &hex::encode(artifact.0)).is_some() {
+        return TypedDigest::from(*artifact);
     }
-    #[derive(Deserialize)]
-    struct Header {
-        #[serde(default)]
-        subject: Vec<Subject>,
+    if let Some(d) = sha512 {
+        if crate::intoto::find(&subjects, "sha512", &hex::encode(d.as_bytes())).is_some() {
+            return d.clone();
+        }
     }
-    let Ok(header) = serde_json::from_slice::<Header>(payload) else {
-        return Vec::new();
-    };
-    header
-        .subject
-        .iter()
-        .filter_map(|s| s.digest.get("sha256")?.as_str())
-        .filter_map(|hex| ArtifactDigest::parse(&format!("sha256:{hex}")).ok())
-        .collect()
+    ["sha256", "sha512"]
+        .into_iter()
+        .find_map(|alg| {
+            subjects
+                .iter()
+                .find_map(|s| TypedDigest::parse(&format!("{alg}:{}", s.digest.get(alg)?)).ok())
+        })
+        .unwrap_or_else(|| TypedDigest::from(*artifact))
 }
 
 /// SHA-256 of everything `reader` yields, in constant memory: artifacts may
@@ -151,6 +155,51 @@ pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<Artifact
         }
     }
     Ok(ArtifactDigest(hasher.finalize().into()))
+}
+
+/// A file's digests: SHA-256 (how Rekor indexes it and most provenance
+/// names it) and SHA-512 (how npm's provenance names packages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigests {
+    /// SHA-256.
+    pub sha256: ArtifactDigest,
+    /// SHA-512.
+    pub sha512: TypedDigest,
+}
+
+impl FileDigests {
+    /// Both digests of everything `reader` yields, in one pass and constant
+    /// memory.
+    pub fn of_reader(mut reader: impl std::io::Read) -> std::io::Result<Self> {
+        use sha2::Digest as _;
+        let mut sha256 = sha2::Sha256::new();
+        let mut sha512 = sha2::Sha512::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    sha256.update(&buf[..n]);
+                    sha512.update(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let sha512 = TypedDigest::parse(&format!("sha512:{}", hex::encode(sha512.finalize())))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Self {
+            sha256: ArtifactDigest(sha256.finalize().into()),
+            sha512,
+        })
+    }
+
+    fn hexes(&self) -> Vec<String> {
+        vec![
+            hex::encode(self.sha256.0),
+            hex::encode(self.sha512.as_bytes()),
+        ]
+    }
 }
 
 /// Whether Rekor may be asked for a bare envelope's entry.
@@ -171,7 +220,7 @@ pub fn verify_artifact_provenance(
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
 ) -> Result<VerifiedProvenance, SlsaError> {
-    verify_with_entries(verifier, provenance, artifact, options, None)
+    verify_with_entries(verifier, provenance, artifact, None, options, None)
 }
 
 /// Verify `provenance` (a Sigstore bundle, or a DSSE envelope with its
@@ -186,6 +235,39 @@ pub async fn verify_artifact_provenance_with(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
+    options: &ProvenanceOptions,
+    log: LogAccess<'_>,
+) -> Result<VerifiedProvenance, SlsaError> {
+    verify_file_provenance(verifier, provenance, artifact, None, options, log).await
+}
+
+/// [`verify_artifact_provenance_with`] for a file known by its SHA-256 and
+/// SHA-512 ([`FileDigests`]): some subject must carry one of them.
+pub async fn verify_artifact_provenance_digests(
+    verifier: &Verifier,
+    provenance: &[u8],
+    digests: &FileDigests,
+    options: &ProvenanceOptions,
+    log: LogAccess<'_>,
+) -> Result<VerifiedProvenance, SlsaError> {
+    verify_file_provenance(
+        verifier,
+        provenance,
+        &digests.sha256,
+        Some(digests),
+        options,
+        log,
+    )
+    .await
+}
+
+/// The lookup a bare DSSE envelope needs (the only async part), then the
+/// synchronous checks.
+async fn verify_file_provenance(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
     options: &ProvenanceOptions,
     log: LogAccess<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
@@ -205,7 +287,7 @@ pub async fn verify_artifact_provenance_with(
             }
         }
     }
-    verify_with_entries(verifier, provenance, artifact, options, looked_up)
+    verify_with_entries(verifier, provenance, artifact, digests, options, looked_up)
 }
 
 /// The synchronous checks, with the entries looked up for a DSSE envelope
@@ -214,9 +296,11 @@ fn verify_with_entries(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
     options: &ProvenanceOptions,
     looked_up: Option<Vec<sigstore_types::TransparencyLogEntry>>,
 ) -> Result<VerifiedProvenance, SlsaError> {
+    let expected = digests.map_or_else(|| vec![hex::encode(artifact.0)], FileDigests::hexes);
     check_builder_id_supported(options.builder_id.as_deref())?;
     let limit = verifier.limits().max_bundle_bytes;
     if provenance.len() > limit {
@@ -228,7 +312,9 @@ fn verify_with_entries(
     match recognize(provenance)? {
         ProvenanceFormat::SigstoreBundle => {}
         ProvenanceFormat::DsseWithCertificate => {
-            return verify_dsse_provenance(verifier, provenance, artifact, options, looked_up)
+            return verify_dsse_provenance(
+                verifier, provenance, artifact, digests, options, looked_up,
+            )
         }
         ProvenanceFormat::BareDsse => {
             return Err(SlsaError::InvalidCertificate {
@@ -251,12 +337,12 @@ fn verify_with_entries(
             })
         }
     };
-    let claims = verify_signature(verifier, &bundle, payload, artifact)?;
-    verify_provenance(
+    let claims = verify_signature(verifier, &bundle, payload, artifact, digests)?;
+    verify_provenance_digests(
         &claims,
         &payload_type,
         payload,
-        &hex::encode(artifact.0),
+        &expected,
         options,
         &TrustedBuilders::ARTIFACT,
     )
@@ -269,9 +355,11 @@ fn verify_dsse_provenance(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
     options: &ProvenanceOptions,
     looked_up: Option<Vec<sigstore_types::TransparencyLogEntry>>,
 ) -> Result<VerifiedProvenance, SlsaError> {
+    let expected = digests.map_or_else(|| vec![hex::encode(artifact.0)], FileDigests::hexes);
     let dsse = DsseProvenance::parse(provenance)?;
     let entries = if dsse.tlog_entries.is_empty() {
         match looked_up {
@@ -291,13 +379,13 @@ fn verify_dsse_provenance(
     let payload = dsse.envelope.payload.as_bytes();
     let mut last = None;
     for entry in entries {
-        match verify_signature(verifier, &dsse.bundle(entry), payload, artifact) {
+        match verify_signature(verifier, &dsse.bundle(entry), payload, artifact, digests) {
             Ok(claims) => {
-                return verify_provenance(
+                return verify_provenance_digests(
                     &claims,
                     &dsse.envelope.payload_type,
                     payload,
-                    &hex::encode(artifact.0),
+                    &expected,
                     options,
                     &TrustedBuilders::ARTIFACT,
                 )
@@ -323,6 +411,7 @@ fn verify_signature(
     bundle: &Bundle,
     payload: &[u8],
     artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
 ) -> Result<crate::outcome::CertificateClaims, SlsaError> {
     if bundle.verification_material.tlog_entries.is_empty() {
         return Err(VerifyError::Unsupported {
@@ -330,14 +419,9 @@ fn verify_signature(
         }
         .into());
     }
-    let subjects = sha256_subjects(payload);
-    let binding = if subjects.contains(artifact) {
-        *artifact
-    } else {
-        subjects.first().copied().unwrap_or(*artifact)
-    };
+    let binding = signature_binding(payload, artifact, digests);
     let policy = Policy::Identity(IdentityPolicy::any_identity());
-    let verified = verifier.verify_parsed(bundle, Artifact::Digest(binding), &policy)?;
+    let verified = verifier.verify_parsed(bundle, Artifact::TypedDigest(binding), &policy)?;
     let claims = verified.certificate.ok_or(SlsaError::InvalidCertificate {
         expected: "a Fulcio certificate",
         found: "a key-based bundle".into(),
@@ -413,15 +497,30 @@ mod tests {
     }
 
     #[test]
-    fn reads_subject_digests_leniently() {
+    fn the_signature_is_bound_to_the_artifact_or_a_subject() {
         let hex = "ab".repeat(32);
+        let other = ArtifactDigest([0xcd; 32]);
         let payload = format!(
             r#"{{"subject":[{{"name":"a","digest":{{"sha512":"00"}}}},{{"name":"b","digest":{{"sha256":"{hex}"}}}}],"extra":1}}"#
         );
-        let subjects = sha256_subjects(payload.as_bytes());
-        assert_eq!(subjects.len(), 1);
-        assert_eq!(hex::encode(subjects[0].0), hex);
-        assert!(sha256_subjects(b"[]").is_empty());
+        // Not a subject: the first readable SHA-256 subject.
+        let binding = signature_binding(payload.as_bytes(), &other, None);
+        assert_eq!(binding.to_string(), format!("sha256:{hex}"));
+        // Not a statement: the artifact itself.
+        assert_eq!(
+            signature_binding(b"[]", &other, None),
+            TypedDigest::from(other)
+        );
+        // npm: a SHA-512 subject, matched by the file's SHA-512.
+        let digests = FileDigests::of_reader(&b"package"[..]).unwrap();
+        let npm = format!(
+            r#"{{"subject":[{{"name":"pkg","digest":{{"sha512":"{}"}}}}]}}"#,
+            hex::encode(digests.sha512.as_bytes())
+        );
+        assert_eq!(
+            signature_binding(npm.as_bytes(), &digests.sha256, Some(&digests)),
+            digests.sha512
+        );
     }
 
     #[test]

@@ -49,9 +49,13 @@ pub mod verify;
 pub mod workflow;
 
 pub use artifact::{
-    digest_reader, verify_artifact_provenance, verify_artifact_provenance_with, LogAccess,
+    digest_reader, verify_artifact_provenance, verify_artifact_provenance_digests,
+    verify_artifact_provenance_with, FileDigests, LogAccess,
 };
 pub use builder::TrustedBuilders;
 pub use error::SlsaError;
 pub use image::{verify_image_provenance, ImageProvenanceError, VerifiedImageProvenance};
-pub use verify::{same_builder, verify_provenance, ProvenanceOptions, VerifiedProvenance};
+pub use verify::{
+    same_builder, verify_provenance, verify_provenance_digests, ProvenanceOptions,
+    VerifiedProvenance,
+};

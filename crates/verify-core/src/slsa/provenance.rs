@@ -30,12 +30,9 @@ use super::error::SlsaError;
 use super::git_ref;
 use super::github_env::GithubEnv;
 
-/// in-toto's DSSE payload type.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-/// SLSA provenance v0.2.
-pub const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
-/// SLSA provenance v1.0.
-pub const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+pub use crate::intoto::{
+    IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V02 as SLSA_V02, SLSA_PROVENANCE_V1 as SLSA_V1,
+};
 
 /// The BYOB build type.
 pub const BYOB_BUILD_TYPE: &str =

@@ -36,9 +36,57 @@ pub fn verify_digest(subjects: &[Subject], expected_hex: &str) -> Result<(), Sls
     })
 }
 
+/// Check that some subject has one of `candidates` (lowercase hex, each
+/// of its own algorithm, e.g. an artifact's SHA-256 and SHA-512). The error
+/// is that of the first candidate whose algorithm the subjects use (else of
+/// the first candidate), so it lists the subjects that could have matched.
+pub fn verify_any_digest<'a>(
+    subjects: &[Subject],
+    candidates: &'a [String],
+) -> Result<&'a str, SlsaError> {
+    let mut first = None;
+    let mut relevant = None;
+    for hex in candidates {
+        match verify_digest(subjects, hex) {
+            Ok(()) => return Ok(hex),
+            Err(e) => {
+                let algorithm = format!("sha{}", hex.len() * 4);
+                if relevant.is_none() && subjects.iter().any(|s| s.digest.contains_key(&algorithm))
+                {
+                    relevant = Some(e);
+                } else if first.is_none() {
+                    first = Some(e);
+                }
+            }
+        }
+    }
+    Err(relevant
+        .or(first)
+        .unwrap_or_else(|| SlsaError::InvalidHash {
+            found: String::new(),
+        }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_candidate_algorithm_may_match() {
+        let a256 = "a".repeat(64);
+        let a512 = "b".repeat(128);
+        let npm = [subject("pkg", "sha512", &a512)];
+        let both = [a256.clone(), a512.clone()];
+        assert_eq!(verify_any_digest(&npm, &both).unwrap(), a512);
+        match verify_any_digest(&npm, &[a256.clone(), "c".repeat(128)]) {
+            Err(SlsaError::MismatchHash { expected, found }) => {
+                assert!(expected.starts_with("sha512:"), "{expected}");
+                assert_eq!(found.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(verify_any_digest(&[subject("x", "sha256", &a256)], &[a256, a512]).is_ok());
+    }
 
     fn subject(name: &str, alg: &str, hex: &str) -> Subject {
         Subject {

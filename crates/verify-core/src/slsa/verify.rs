@@ -35,7 +35,7 @@ use super::git_ref;
 use super::github_env::verify_workflow_inputs;
 use super::provenance::{Provenance, SlsaVersion, SLSA_V02, SLSA_V1};
 use super::source::{split_git_uri, verify_certificate_source, verify_source_uri};
-use super::subject::verify_digest;
+use super::subject::verify_any_digest;
 use super::workflow::WorkflowIdentity;
 
 /// JReleaser's delegated builder repository, whose releases carry a
@@ -94,6 +94,27 @@ pub fn verify_provenance(
     options: &ProvenanceOptions,
     trusted: &TrustedBuilders,
 ) -> Result<VerifiedProvenance, SlsaError> {
+    verify_provenance_digests(
+        claims,
+        payload_type,
+        payload,
+        &[expected_digest_hex.to_string()],
+        options,
+        trusted,
+    )
+}
+
+/// [`verify_provenance`] for an artifact known by several digests (its
+/// SHA-256 and SHA-512: npm's provenance names packages by SHA-512); some
+/// subject must carry one of them.
+pub fn verify_provenance_digests(
+    claims: &CertificateClaims,
+    payload_type: &str,
+    payload: &[u8],
+    expected_digests_hex: &[String],
+    options: &ProvenanceOptions,
+    trusted: &TrustedBuilders,
+) -> Result<VerifiedProvenance, SlsaError> {
     // 1–3: who signed, and for which repository.
     let identity = WorkflowIdentity::from_claims(claims)?;
     let builder = verify_builder_identity(&identity, options.builder_id.as_deref(), trusted)?;
@@ -113,7 +134,7 @@ pub fn verify_provenance(
 
     // 6–7: source and subject.
     verify_source_uri(&provenance, &options.source_uri)?;
-    verify_digest(provenance.subjects()?, expected_digest_hex)?;
+    let matched = verify_any_digest(provenance.subjects()?, expected_digests_hex)?;
 
     // 8–11: what the user asked for.
     if let Some(branch) = &options.source_branch {
@@ -139,7 +160,7 @@ pub fn verify_provenance(
             SlsaVersion::V1 => SLSA_V1,
         },
         build_type: provenance.build_type().to_string(),
-        subject_digest: format!("sha{}:{expected_digest_hex}", expected_digest_hex.len() * 4),
+        subject_digest: format!("sha{}:{matched}", matched.len() * 4),
         statement: payload.to_vec(),
     })
 }

@@ -1,0 +1,245 @@
+//! Genuine evidence other verifiers accept, made with the test Sigstore:
+//! Fulcio username (`otherName`) identities, and artifacts named by SHA-384
+//! or SHA-512 digests.
+
+mod common;
+
+use common::{sign, verifier, ARTIFACT};
+use verify_core::identity::{IdentityPolicy, StringMatcher};
+use verify_core::{Artifact, Policy, TypedDigest, VerifyError};
+use verify_testkit::{Content, SanIdentity, SignOptions};
+
+const USERNAME: &str = "user!oidc.example";
+const ISSUER: &str = "https://oidc.example";
+
+fn username_options() -> SignOptions {
+    SignOptions {
+        identity: Some(SanIdentity::OtherName(USERNAME.into())),
+        issuer: ISSUER.into(),
+        github: None,
+        ..SignOptions::default()
+    }
+}
+
+fn policy(identity: StringMatcher) -> Policy {
+    Policy::Identity(IdentityPolicy::new(identity, StringMatcher::exact(ISSUER)))
+}
+
+#[test]
+fn username_other_name_identities_are_matched_and_reported() {
+    for content in [Content::MessageSignature, Content::Dsse] {
+        let signed = sign(SignOptions {
+            content,
+            ..username_options()
+        });
+        let json = signed.to_json();
+        let v = verifier()
+            .verify_bundle(
+                json.as_bytes(),
+                Artifact::Bytes(ARTIFACT),
+                &policy(StringMatcher::exact(USERNAME)),
+            )
+            .expect("a username identity verifies");
+        assert_eq!(v.identity.as_deref(), Some(USERNAME));
+        assert_eq!(
+            v.certificate.as_ref().and_then(|c| c.subject.as_deref()),
+            Some(USERNAME)
+        );
+        assert_eq!(v.issuer.as_deref(), Some(ISSUER));
+
+        let re = StringMatcher::regex("certificate-identity-regexp", "^user!oidc\\.").unwrap();
+        verifier()
+            .verify_bundle(json.as_bytes(), Artifact::Bytes(ARTIFACT), &policy(re))
+            .expect("a regexp matches the username");
+
+        let err = verifier()
+            .verify_bundle(
+                json.as_bytes(),
+                Artifact::Bytes(ARTIFACT),
+                &policy(StringMatcher::exact("other!oidc.example")),
+            )
+            .expect_err("another username is refused");
+        assert_eq!(err.code(), "identity-mismatch");
+        assert!(err.to_string().contains(USERNAME), "{err}");
+    }
+}
+
+fn digest_of(statement: &serde_json::Value, alg: &str) -> TypedDigest {
+    let hex = statement["subject"][0]["digest"][alg]
+        .as_str()
+        .unwrap_or_else(|| panic!("a {alg} subject in {statement}"));
+    TypedDigest::parse(&format!("{alg}:{hex}")).unwrap()
+}
+
+fn statement_of(signed: &verify_testkit::SignedBundle) -> serde_json::Value {
+    serde_json::from_slice(signed.dsse_payload.as_deref().expect("DSSE")).unwrap()
+}
+
+#[test]
+fn sha512_subjects_bind_bytes_and_typed_digests() {
+    let signed = sign(SignOptions {
+        content: Content::Dsse,
+        subject_algorithms: vec!["sha512"],
+        ..SignOptions::default()
+    });
+    let json = signed.to_json();
+    let policy = common::policy_for(&signed);
+    verifier()
+        .verify_bundle(json.as_bytes(), Artifact::Bytes(ARTIFACT), &policy)
+        .expect("the bytes are hashed by SHA-512 for the subject");
+    let digest = digest_of(&statement_of(&signed), "sha512");
+    let v = verifier()
+        .verify_bundle(
+            json.as_bytes(),
+            Artifact::TypedDigest(digest.clone()),
+            &policy,
+        )
+        .expect("a SHA-512 digest verifies");
+    assert_eq!(
+        v.artifact_digest.as_deref(),
+        Some(digest.to_string().as_str())
+    );
+
+    let other = TypedDigest::parse(&format!("sha512:{}", "00".repeat(64))).unwrap();
+    let err = verifier()
+        .verify_bundle(json.as_bytes(), Artifact::TypedDigest(other), &policy)
+        .expect_err("another SHA-512 is not a subject");
+    assert_eq!(err.code(), "artifact-mismatch");
+    assert!(err.to_string().contains(&digest.to_string()), "{err}");
+}
+
+#[test]
+fn sha384_subjects_bind_through_the_same_subjects_other_digest() {
+    let both = sign(SignOptions {
+        content: Content::Dsse,
+        subject_algorithms: vec!["sha384", "sha256"],
+        ..SignOptions::default()
+    });
+    let digest = digest_of(&statement_of(&both), "sha384");
+    verifier()
+        .verify_bundle(
+            both.to_json().as_bytes(),
+            Artifact::TypedDigest(digest),
+            &common::policy_for(&both),
+        )
+        .expect("a SHA-384 subject that also has a SHA-256 verifies");
+
+    // Named by SHA-384 alone, the delegate cannot bind it: refused as
+    // unsupported, never accepted unchecked.
+    let alone = sign(SignOptions {
+        content: Content::Dsse,
+        subject_algorithms: vec!["sha384"],
+        ..SignOptions::default()
+    });
+    let digest = digest_of(&statement_of(&alone), "sha384");
+    let err = verifier()
+        .verify_bundle(
+            alone.to_json().as_bytes(),
+            Artifact::TypedDigest(digest),
+            &common::policy_for(&alone),
+        )
+        .expect_err("sha384-only subjects are refused");
+    assert!(matches!(err, VerifyError::Unsupported { .. }), "{err:?}");
+}
+
+#[test]
+fn message_signatures_are_bound_by_sha256_only() {
+    let signed = sign(SignOptions::default());
+    let digest = TypedDigest::parse(&format!("sha512:{}", "00".repeat(64))).unwrap();
+    let err = verifier()
+        .verify_bundle(
+            signed.to_json().as_bytes(),
+            Artifact::TypedDigest(digest),
+            &common::policy_for(&signed),
+        )
+        .expect_err("a message signature is not bound by SHA-512");
+    assert_eq!(err.code(), "artifact-digest-algorithm-mismatch");
+    assert!(err.is_input_error());
+    // A SHA-256 given as a typed digest is the ordinary digest path.
+    let sha256 = TypedDigest::parse(&common::sha256_of(ARTIFACT)).unwrap();
+    verifier()
+        .verify_bundle(
+            signed.to_json().as_bytes(),
+            Artifact::TypedDigest(sha256),
+            &common::policy_for(&signed),
+        )
+        .expect("sha256 typed digest verifies");
+}
+
+#[test]
+fn rfc3161_timestamps_with_fractional_seconds_verify() {
+    let signed = sign(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        ..SignOptions::default()
+    });
+    let v = common::verify(&signed, ARTIFACT).expect("a fractional genTime verifies");
+    assert!(
+        v.signed_timestamps.iter().any(|t| t.ends_with(".25Z")),
+        "{:?}",
+        v.signed_timestamps
+    );
+    assert!(v.tlog_verified);
+
+    // Every check still runs on it: the imprint, the authority.
+    for options in [
+        SignOptions {
+            timestamp_imprint_mismatch: true,
+            ..SignOptions::default()
+        },
+        SignOptions {
+            untrusted_tsa: true,
+            ..SignOptions::default()
+        },
+    ] {
+        let err = common::expect_err(SignOptions {
+            rfc3161_timestamp: true,
+            timestamp_millis: 250,
+            ..options
+        });
+        assert_eq!(err.code(), "timestamp-invalid", "{err}");
+    }
+
+    // The certificate must be valid at the timestamp's time too: the log's
+    // time (1 s after signing) is inside its validity, the TSA's (1.25 s)
+    // is after its notAfter.
+    let signing_time = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let signing_time = jiff::Timestamp::from_second(signing_time.as_second()).unwrap();
+    let err = common::expect_err(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        signing_time: Some(signing_time),
+        cert_validity: Some((
+            signing_time - jiff::SignedDuration::from_mins(5),
+            signing_time + jiff::SignedDuration::from_secs(1),
+        )),
+        ..SignOptions::default()
+    });
+    assert_eq!(err.code(), "certificate-expired", "{err}");
+}
+
+#[test]
+fn a_fractional_timestamp_as_the_only_time_is_refused_clearly() {
+    let signed = sign(SignOptions {
+        rfc3161_timestamp: true,
+        timestamp_millis: 250,
+        tlog_entry: false,
+        inclusion_promise: false,
+        inclusion_proof: false,
+        ..SignOptions::default()
+    });
+    let mut identity = IdentityPolicy::new(
+        StringMatcher::exact(signed.identity.as_ref().unwrap().as_str()),
+        StringMatcher::exact(signed.issuer.as_ref().unwrap().as_str()),
+    );
+    identity.insecure_ignore_tlog = true;
+    let err = verifier()
+        .verify_bundle(
+            signed.to_json().as_bytes(),
+            Artifact::Bytes(ARTIFACT),
+            &Policy::Identity(identity),
+        )
+        .expect_err("the delegate has no time of its own");
+    assert_eq!(err.code(), "bundle-unsupported");
+    assert!(err.to_string().contains("fractional"), "{err}");
+}
