@@ -130,6 +130,13 @@ impl TrustRoot {
         )
     }
 
+    /// The bytes of the built-in public-good `trusted_root.json`, exactly as
+    /// [`TrustRoot::production`] parses them (for checking them against the
+    /// TUF target that names them).
+    pub fn production_json() -> &'static [u8] {
+        sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes()
+    }
+
     /// Load a `trusted_root.json` file.
     pub fn from_file(path: &Path, limits: &Limits) -> Result<Self, TrustRootError> {
         let bytes = crate::bundle::read_bounded(path, limits.max_trust_root_bytes).map_err(
