@@ -12,6 +12,7 @@ mod cli;
 mod image;
 mod image_output;
 mod in_index;
+mod initialize;
 mod output;
 mod provenance;
 mod sbom;
@@ -31,5 +32,6 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&args),
         cli::Command::Provenance(args) => provenance::run(&args),
         cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
+        cli::Command::Initialize(args) => initialize::run(&args),
     }
 }

@@ -1,18 +1,81 @@
 //! Loading the trust material every command starts from.
+//!
+//! In order: `--trusted-root FILE` (or `SIGSTORE_ROOT_FILE`); else the
+//! TUF-verified trust root in the cache, when `verify initialize` made one
+//! (verified again against the cached TUF metadata, never read blindly, and
+//! without the network); else the built-in public-good root. Which one was
+//! used is reported by [`source`] (`trust_root_source` in JSON output).
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use verify_core::{Limits, TrustRoot, Verifier, VerifyError};
 
-/// A verifier for `--trusted-root FILE` (or `SIGSTORE_ROOT_FILE`), or for the
-/// built-in public-good root when none is given.
+static SOURCE: OnceLock<&'static str> = OnceLock::new();
+
+/// Where the trust root of this run came from: `file`, `tuf-cache` or
+/// `built-in` (`None` before one was loaded).
+pub fn source() -> Option<&'static str> {
+    SOURCE.get().copied()
+}
+
+/// A verifier for `--trusted-root FILE` (or `SIGSTORE_ROOT_FILE`), else the
+/// cached TUF-verified root, else the built-in public-good root.
 pub fn load_verifier(
     trusted_root: Option<&Path>,
     limits: &Limits,
 ) -> Result<Verifier, VerifyError> {
-    let root = match trusted_root {
-        Some(path) => TrustRoot::from_file(path, limits)?,
-        None => TrustRoot::production()?,
+    let (root, source) = match trusted_root {
+        Some(path) => (TrustRoot::from_file(path, limits)?, "file"),
+        None => match cached_root(limits) {
+            Some(root) => (root, "tuf-cache"),
+            None => (TrustRoot::production()?, "built-in"),
+        },
     };
+    let _ = SOURCE.set(source);
     Ok(Verifier::new(root)?.with_limits(*limits))
+}
+
+/// A current-thread runtime for the TUF futures (the CLI is otherwise
+/// synchronous).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// The cached root, verified; `None` (with a warning when a cache exists but
+/// is refused) otherwise. Never touches the network.
+fn cached_root(limits: &Limits) -> Option<TrustRoot> {
+    let dir = verify_tuf::default_cache_dir()?;
+    let options = match verify_tuf::initialized_options(&dir) {
+        Ok(Some(options)) => options.limits(*limits),
+        Ok(None) => return None,
+        Err(e) => {
+            warn_fallback(&dir, &e);
+            return None;
+        }
+    };
+    let loaded = verify_tuf::TrustRootUpdater::offline(options).and_then(|updater| {
+        let runtime = runtime().map_err(|e| verify_tuf::TufError::Cache {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        runtime.block_on(updater.load_cached())
+    });
+    match loaded {
+        Ok(state) => Some(state.root.clone()),
+        Err(e) => {
+            warn_fallback(&dir, &e);
+            None
+        }
+    }
+}
+
+fn warn_fallback(dir: &Path, error: &verify_tuf::TufError) {
+    eprintln!(
+        "warning: the TUF cache at {} was not used ({error} [{}]); using the built-in trust root. Run `verify initialize` to refresh it.",
+        dir.display(),
+        error.code()
+    );
 }

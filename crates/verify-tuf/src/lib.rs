@@ -99,7 +99,7 @@ pub mod updater;
 
 pub use error::{FetchError, TufError};
 pub use http::HttpMirror;
-pub use store::{default_cache_dir, CACHE_DIR_ENV};
+pub use store::{default_cache_dir, initialized_options, remember_initialization, CACHE_DIR_ENV};
 pub use updater::{
     LastError, RefreshOutcome, TrustRootSource, TrustRootUpdater, TrustState, TufVersions,
     UpdaterOptions, UpdaterStatus,

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sigstore_tuf::MetadataStore;
 
+use crate::{TufError, UpdaterOptions};
+
 /// Environment variable that overrides the cache directory.
 pub const CACHE_DIR_ENV: &str = "VERIFY_TUF_CACHE_DIR";
 
@@ -159,6 +161,82 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// What `verify initialize` records at the top of the cache directory, so
+/// later runs know which mirror (and which bootstrap root) the cache is for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Initialized {
+    mirror: String,
+    /// Whether `bootstrap-root.json` beside it is the root to start from
+    /// (otherwise the embedded public-good root is).
+    custom_root: bool,
+}
+
+const INITIALIZED_FILE: &str = "config.json";
+const BOOTSTRAP_ROOT_FILE: &str = "bootstrap-root.json";
+
+/// Record that `cache_dir` was initialised from `mirror`, starting trust from
+/// `custom_root` (or the embedded root when `None`).
+///
+/// A custom bootstrap root is kept in the cache, as cosign keeps the root
+/// given to `cosign initialize`: whoever can write the cache directory can
+/// then choose the root, so it must be writable only by its user.
+pub fn remember_initialization(
+    cache_dir: &Path,
+    mirror: &str,
+    custom_root: Option<&[u8]>,
+) -> Result<(), TufError> {
+    let fail = |path: &Path, e: std::io::Error| TufError::Cache {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let root_path = cache_dir.join(BOOTSTRAP_ROOT_FILE);
+    match custom_root {
+        Some(root) => write_atomic(&root_path, root).map_err(|e| fail(&root_path, e))?,
+        None => match std::fs::remove_file(&root_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(&root_path, e)),
+        },
+    }
+    let config = Initialized {
+        mirror: mirror.trim_end_matches('/').to_string(),
+        custom_root: custom_root.is_some(),
+    };
+    let path = cache_dir.join(INITIALIZED_FILE);
+    let bytes =
+        serde_json::to_vec_pretty(&config).map_err(|e| fail(&path, std::io::Error::other(e)))?;
+    write_atomic(&path, &bytes).map_err(|e| fail(&path, e))
+}
+
+/// The options `cache_dir` was initialised with, or `None` when it never
+/// was. The cached metadata is not trusted by this: it is verified when the
+/// updater loads it.
+pub fn initialized_options(cache_dir: &Path) -> Result<Option<UpdaterOptions>, TufError> {
+    let path = cache_dir.join(INITIALIZED_FILE);
+    let fail = |path: &Path, detail: String| TufError::Cache {
+        path: path.display().to_string(),
+        detail,
+    };
+    let Some(bytes) =
+        read_bounded(&path, MAX_STATE_FILE).map_err(|e| fail(&path, e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let config: Initialized =
+        serde_json::from_slice(&bytes).map_err(|e| fail(&path, e.to_string()))?;
+    let mut options = UpdaterOptions::public_good()
+        .mirror(config.mirror)
+        .cache_dir(cache_dir);
+    if config.custom_root {
+        let root_path = cache_dir.join(BOOTSTRAP_ROOT_FILE);
+        let root = read_bounded(&root_path, MAX_CACHED_FILE)
+            .map_err(|e| fail(&root_path, e.to_string()))?
+            .ok_or_else(|| fail(&root_path, "missing".into()))?;
+        options = options.root(root);
+    }
+    Ok(Some(options))
 }
 
 #[cfg(test)]

@@ -226,6 +226,34 @@ impl Repository for Shared {
     }
 }
 
+/// The transport of [`TrustRootUpdater::offline`]: refuses every fetch.
+struct Offline;
+
+impl Offline {
+    fn refuse(name: &str) -> FetchFuture<'static> {
+        let error = crate::FetchError::Unreachable {
+            url: name.to_string(),
+            detail: "offline: the network is not used".into(),
+        };
+        Box::pin(async move {
+            Err(sigstore_tuf::Error::transport_with_source(
+                error.to_string(),
+                error,
+            ))
+        })
+    }
+}
+
+impl Repository for Offline {
+    fn fetch_metadata<'a>(&'a self, name: &'a str, _max_length: u64) -> FetchFuture<'a> {
+        Self::refuse(name)
+    }
+
+    fn fetch_target<'a>(&'a self, path: &'a str, _max_length: u64) -> FetchFuture<'a> {
+        Self::refuse(path)
+    }
+}
+
 /// The trust root in force for a long-running caller.
 ///
 /// Starts with the built-in root. [`refresh`](Self::refresh) fetches and
@@ -263,6 +291,14 @@ impl TrustRootUpdater {
     pub fn new(options: UpdaterOptions) -> Result<Self, TufError> {
         let mirror = HttpMirror::new(&options.mirror)?.with_timeout(options.fetch_timeout);
         Self::with_transport(options, Arc::new(mirror))
+    }
+
+    /// An updater that never touches the network: it can only
+    /// [`load_cached`](Self::load_cached) or take a supplied root; a refresh
+    /// fails with [`FetchError::Unreachable`](crate::FetchError). This is what
+    /// `--offline` uses.
+    pub fn offline(options: UpdaterOptions) -> Result<Self, TufError> {
+        Self::with_transport(options, Arc::new(Offline))
     }
 
     /// An updater over any sigstore-tuf transport (a host's own HTTP stack,
