@@ -13,6 +13,9 @@ use verify_core::{Limits, TrustRoot, Verifier, VerifyError};
 
 static SOURCE: OnceLock<&'static str> = OnceLock::new();
 
+/// A cached root older than this is still used, with a note on stderr.
+const STALE_NOTE_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
 /// Where the trust root of this run came from: `file`, `tuf-cache` or
 /// `built-in` (`None` before one was loaded).
 pub fn source() -> Option<&'static str> {
@@ -64,7 +67,18 @@ fn cached_root(limits: &Limits) -> Option<TrustRoot> {
         runtime.block_on(updater.load_cached())
     });
     match loaded {
-        Ok(state) => Some(state.root.clone()),
+        Ok(state) => {
+            if let Some(age) = state.age_at(jiff::Timestamp::now()) {
+                if age > STALE_NOTE_AFTER {
+                    eprintln!(
+                        "note: the TUF-verified trust root in {} was last refreshed {} days ago; run `verify initialize` to refresh it.",
+                        dir.display(),
+                        age.as_secs() / 86_400
+                    );
+                }
+            }
+            Some(state.root.clone())
+        }
         Err(e) => {
             warn_fallback(&dir, &e);
             None

@@ -504,3 +504,55 @@ async fn a_supplied_root_is_checked_and_installed() {
     );
     let _ = Arc::strong_count(&before);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn malformed_metadata_gets_a_typed_error_not_a_panic() {
+    let sigstore = TestSigstore::new();
+    let repo = TufRepo::init(sigstore.trusted_root_json().as_bytes());
+    let deep = format!("{}{}", "[".repeat(8_000), "]".repeat(8_000));
+    let good = std::fs::read(repo.served().join("timestamp.json")).expect("timestamp");
+    let truncated = good[..good.len() / 2].to_vec();
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", truncated),
+        ("not json", b"\xff\xfe not json".to_vec()),
+        ("deeply nested", deep.into_bytes()),
+        (
+            "wrong shape",
+            br#"{"signed": 1, "signatures": "x"}"#.to_vec(),
+        ),
+        (
+            "huge version",
+            String::from_utf8_lossy(&good)
+                .replace("\"version\": 1\n", "\"version\": 184467440737095516150\n")
+                .into_bytes(),
+        ),
+        (
+            "float",
+            String::from_utf8_lossy(&good)
+                .replace("\"version\": 1\n", "\"version\": 1.5\n")
+                .into_bytes(),
+        ),
+    ];
+    for (label, body) in bodies {
+        let served = TempDir::new("served");
+        repo.copy_served(served.path());
+        std::fs::write(served.path().join("timestamp.json"), &body).expect("write");
+        let mirror = Mirror::start(Mode::Serve(served.path().to_path_buf()));
+        let cache = TempDir::new("cache");
+        let updater = updater(&repo, mirror.url(), &cache);
+        let err = updater.refresh().await.expect_err(label);
+        assert!(
+            matches!(
+                err,
+                TufError::Malformed { .. } | TufError::Threshold { .. } | TufError::Refused { .. }
+            ),
+            "{label}: {err:?}"
+        );
+        assert_eq!(
+            updater.current().source,
+            TrustRootSource::BuiltIn,
+            "{label}"
+        );
+    }
+}
