@@ -226,6 +226,19 @@ impl Repository for Shared {
     }
 }
 
+/// A store that reads through and writes nothing (loading the cache).
+struct ReadOnly(Arc<dyn MetadataStore>);
+
+impl MetadataStore for ReadOnly {
+    fn load(&self, name: &str) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        self.0.load(name)
+    }
+
+    fn store(&self, _name: &str, _bytes: &[u8]) -> sigstore_tuf::Result<()> {
+        Ok(())
+    }
+}
+
 /// The transport of [`TrustRootUpdater::offline`]: refuses every fetch.
 struct Offline;
 
@@ -395,7 +408,8 @@ impl TrustRootUpdater {
         let _serialised = self.refresh_lock.lock().await;
         let transport = Shared(Arc::clone(&self.transport));
         let timeout = self.options.refresh_timeout;
-        let result = match tokio::time::timeout(timeout, self.verify_chain(transport, now)).await {
+        let chain = self.verify_chain(transport, &self.store, now);
+        let result = match tokio::time::timeout(timeout, chain).await {
             Ok(result) => result,
             Err(_) => Err(TufError::RefreshTimeout { after: timeout }),
         };
@@ -454,16 +468,17 @@ impl TrustRootUpdater {
         if !matches!(disk.load("timestamp.json"), Ok(Some(_))) {
             return Err(not_initialized());
         }
-        let offline = |store: &Arc<dyn MetadataStore>| {
-            Shared(Arc::new(StoreRepository::new(Arc::clone(store))))
-        };
-        let (root, versions) = match self.verify_chain(offline(&self.store), now).await {
+        // Loading writes nothing: a one-shot CLI run costs no disk writes and
+        // works on a read-only cache.
+        let store: Arc<dyn MetadataStore> = Arc::new(ReadOnly(Arc::clone(&self.store)));
+        let offline = || Shared(Arc::new(StoreRepository::new(Arc::clone(&store))));
+        let (root, versions) = match self.verify_chain(offline(), &store, now).await {
             Err(TufError::Expired { .. }) if state.last_success < now => {
                 tracing::warn!(
                     last_success = %state.last_success,
                     "cached TUF metadata has expired; using it as of the last successful refresh"
                 );
-                self.verify_chain(offline(&self.store), state.last_success)
+                self.verify_chain(offline(), &store, state.last_success)
                     .await?
             }
             other => other?,
@@ -501,12 +516,13 @@ impl TrustRootUpdater {
     async fn verify_chain(
         &self,
         transport: Shared,
+        store: &Arc<dyn MetadataStore>,
         now: jiff::Timestamp,
     ) -> Result<(TrustRoot, TufVersions), TufError> {
         let mut updater = Updater::new(transport, &self.options.root)
             .map_err(TufError::from_tuf)?
             .with_config(UpdaterConfig::default())
-            .with_store(Arc::clone(&self.store));
+            .with_store(Arc::clone(store));
         updater.refresh(now).await.map_err(TufError::from_tuf)?;
         let bytes = updater
             .get_target(TRUSTED_ROOT_TARGET, now)

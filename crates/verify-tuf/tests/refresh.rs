@@ -556,3 +556,58 @@ async fn malformed_metadata_gets_a_typed_error_not_a_panic() {
         );
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn readers_are_not_blocked_by_a_refresh_in_progress() {
+    let sigstore = TestSigstore::new();
+    let repo = TufRepo::init(sigstore.trusted_root_json().as_bytes());
+    let mirror = Mirror::start(Mode::Hang);
+    let cache = TempDir::new("cache");
+    let updater = updater(&repo, mirror.url(), &cache);
+    let refresh = updater.refresh();
+    let reader = async {
+        // Let the refresh start and block on the silent mirror first.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (0..1000).map(|_| updater.current().source).last()
+    };
+    tokio::select! {
+        biased;
+        source = reader => assert_eq!(source, Some(TrustRootSource::BuiltIn)),
+        result = refresh => panic!("the refresh finished before the readers: {result:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn loading_the_cache_writes_nothing() {
+    let sigstore = TestSigstore::new();
+    let repo = TufRepo::init(sigstore.trusted_root_json().as_bytes());
+    let mirror = Mirror::start(Mode::Serve(repo.served()));
+    let cache = TempDir::new("cache");
+    updater(&repo, mirror.url(), &cache)
+        .refresh()
+        .await
+        .expect("fresh");
+    let listing = |dir: &std::path::Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("dir").flatten() {
+                let meta = e.metadata().expect("meta");
+                if meta.is_dir() {
+                    stack.push(e.path());
+                } else {
+                    files.push((e.path(), meta.modified().expect("mtime")));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = listing(cache.path());
+    updater_for_cache(&repo, &cache)
+        .load_cached()
+        .await
+        .expect("load");
+    assert_eq!(listing(cache.path()), before);
+}
