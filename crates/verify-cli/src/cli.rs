@@ -467,9 +467,9 @@ Exit status: 0 initialised, 1 refresh or verification failed, 2 usage error or u
 
 #[derive(Args, Debug)]
 pub struct InitializeArgs {
-    /// TUF mirror URL (default: Sigstore's public-good repository).
-    #[arg(long, value_name = "URL", default_value = verify_tuf::PUBLIC_GOOD_MIRROR)]
-    pub mirror: String,
+    /// TUF mirror URL (default: Sigstore's public-good repository; with --offline, the one the cache was initialised from).
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
     /// Initial TUF root.json to trust (default: the built-in public-good root).
     #[arg(long, value_name = "FILE")]
     pub root: Option<PathBuf>,

@@ -50,12 +50,31 @@ pub fn run(args: &InitializeArgs) -> ExitCode {
         },
         None => None,
     };
-    let mut options = UpdaterOptions::public_good()
-        .mirror(args.mirror.as_str())
-        .cache_dir(&cache_dir);
-    if let Some(root) = &custom_root {
-        options = options.root(root.clone());
-    }
+    let remembered = if args.offline && args.mirror.is_none() && custom_root.is_none() {
+        match verify_tuf::initialized_options(&cache_dir) {
+            Ok(options) => options,
+            Err(e) => return failure(format, &e),
+        }
+    } else {
+        None
+    };
+    let options = match remembered {
+        Some(options) => options,
+        None => {
+            let mirror = args
+                .mirror
+                .as_deref()
+                .unwrap_or(verify_tuf::PUBLIC_GOOD_MIRROR);
+            let options = UpdaterOptions::public_good()
+                .mirror(mirror)
+                .cache_dir(&cache_dir);
+            match &custom_root {
+                Some(root) => options.root(root.clone()),
+                None => options,
+            }
+        }
+    };
+    let mirror = options.mirror_url().to_string();
     let runtime = match crate::trust::runtime() {
         Ok(rt) => rt,
         Err(e) => return fail_usage(format, &format!("cannot start the runtime: {e}")),
@@ -69,12 +88,12 @@ pub fn run(args: &InitializeArgs) -> ExitCode {
     } else {
         TrustRootUpdater::new(options).and_then(|updater| {
             let outcome = runtime.block_on(updater.refresh())?;
-            verify_tuf::remember_initialization(&cache_dir, &args.mirror, custom_root.as_deref())?;
+            verify_tuf::remember_initialization(&cache_dir, &mirror, custom_root.as_deref())?;
             Ok((updater.current(), Some(outcome)))
         })
     };
     match result {
-        Ok((state, outcome)) => success(format, args, cache_dir, &state, outcome.as_ref()),
+        Ok((state, outcome)) => success(format, args, &mirror, cache_dir, &state, outcome.as_ref()),
         Err(e) => failure(format, &e),
     }
 }
@@ -99,13 +118,14 @@ fn read_root(path: &PathBuf) -> Result<Vec<u8>, String> {
 fn success(
     format: OutputFormat,
     args: &InitializeArgs,
+    mirror: &str,
     cache_dir: PathBuf,
     state: &TrustState,
     outcome: Option<&RefreshOutcome>,
 ) -> ExitCode {
     let report = Report {
         initialized: true,
-        mirror: &args.mirror,
+        mirror,
         cache_dir: cache_dir.display().to_string(),
         trust_root_source: state.source.as_str(),
         fingerprint: state.root.fingerprint_hex(),
@@ -132,7 +152,7 @@ fn success(
             };
             eprintln!(
                 "{verb} trust root from {} in {} ({versions}); trusted_root.json sha256 {}",
-                args.mirror, report.cache_dir, report.fingerprint
+                mirror, report.cache_dir, report.fingerprint
             );
             match report.builtin_is_current {
                 Some(true) => eprintln!("It is the same as the built-in trust root."),

@@ -60,11 +60,25 @@ fn cached_root(limits: &Limits) -> Option<TrustRoot> {
         }
     };
     let loaded = verify_tuf::TrustRootUpdater::offline(options).and_then(|updater| {
-        let runtime = runtime().map_err(|e| verify_tuf::TufError::Cache {
-            path: dir.display().to_string(),
-            detail: e.to_string(),
-        })?;
-        runtime.block_on(updater.load_cached())
+        let load = || {
+            let runtime = runtime().map_err(|e| verify_tuf::TufError::Cache {
+                path: dir.display().to_string(),
+                detail: e.to_string(),
+            })?;
+            runtime.block_on(updater.load_cached())
+        };
+        // Called from inside a runtime (an async command), a runtime cannot
+        // block there: load on a thread of its own.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| scope.spawn(load).join()).unwrap_or_else(|_| {
+                Err(verify_tuf::TufError::Cache {
+                    path: dir.display().to_string(),
+                    detail: "the cache loader stopped".into(),
+                })
+            })
+        } else {
+            load()
+        }
     });
     match loaded {
         Ok(state) => {

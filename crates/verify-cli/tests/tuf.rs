@@ -241,6 +241,25 @@ fn offline_never_touches_the_network() {
     assert_eq!(report["trust_root_source"], "tuf-cache");
     assert_eq!(report["fingerprint"], sha256_hex(&target));
     assert_eq!(setup.mirror.requests(), requests, "--offline made requests");
+
+    // Without --mirror and --root: the ones the cache was initialised with.
+    let out = verify(
+        setup.home(),
+        &[
+            "initialize",
+            "--offline",
+            "--cache-dir",
+            &setup.cache,
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["mirror"], setup.mirror.url());
+    assert_eq!(report["trust_root_source"], "tuf-cache");
+    assert_eq!(setup.mirror.requests(), requests, "--offline made requests");
 }
 
 #[test]

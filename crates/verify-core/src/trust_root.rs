@@ -137,6 +137,15 @@ impl TrustRoot {
         sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes()
     }
 
+    /// Parse and check a trusted root whose bytes are known to be identical
+    /// to a document already loaded with [`TrustRoot::from_json`], e.g. a
+    /// TUF-cached target whose pinned hash was checked again: windows and
+    /// keys are checked, certificate chains (checked when it was first
+    /// loaded) are not, as for [`TrustRoot::production`].
+    pub fn from_json_checked_before(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
+        Self::load(json, limits, Chains::KnownGood)
+    }
+
     /// Load a `trusted_root.json` file.
     pub fn from_file(path: &Path, limits: &Limits) -> Result<Self, TrustRootError> {
         let bytes = crate::bundle::read_bounded(path, limits.max_trust_root_bytes).map_err(

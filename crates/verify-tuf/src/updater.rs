@@ -311,7 +311,8 @@ impl TrustRootUpdater {
     /// fails with [`FetchError::Unreachable`](crate::FetchError). This is what
     /// `--offline` uses.
     pub fn offline(options: UpdaterOptions) -> Result<Self, TufError> {
-        Self::with_transport(options, Arc::new(Offline))
+        // The bootstrap root is verified when the cache is loaded; not twice.
+        Self::build(options, Arc::new(Offline))
     }
 
     /// An updater over any sigstore-tuf transport (a host's own HTTP stack,
@@ -321,6 +322,10 @@ impl TrustRootUpdater {
         transport: Arc<dyn Repository>,
     ) -> Result<Self, TufError> {
         sigstore_tuf::TrustedMetadataSet::from_root(&options.root).map_err(TufError::from_tuf)?;
+        Self::build(options, transport)
+    }
+
+    fn build(options: UpdaterOptions, transport: Arc<dyn Repository>) -> Result<Self, TufError> {
         let builtin = TrustRoot::production()?;
         let disk = options
             .cache_dir
@@ -408,24 +413,24 @@ impl TrustRootUpdater {
         let _serialised = self.refresh_lock.lock().await;
         let transport = Shared(Arc::clone(&self.transport));
         let timeout = self.options.refresh_timeout;
-        let chain = self.verify_chain(transport, &self.store, now);
+        let chain = self.verify_chain(transport, &self.store, now, false);
         let result = match tokio::time::timeout(timeout, chain).await {
             Ok(result) => result,
             Err(_) => Err(TufError::RefreshTimeout { after: timeout }),
         };
-        let result = result.and_then(|(root, versions)| {
-            let outcome = self.swap_in(root, versions, TrustRootSource::Tuf, now)?;
+        let result = result.map(|(root, versions)| {
             if let Some(disk) = &self.disk {
                 let state = CacheState {
                     mirror: self.options.mirror.clone(),
                     last_success: now,
                 };
-                disk.write_state(&state).map_err(|e| TufError::Cache {
-                    path: disk.dir().display().to_string(),
-                    detail: e.to_string(),
-                })?;
+                // The metadata is cached already; only the recorded age of
+                // the cache is lost if this fails.
+                if let Err(e) = disk.write_state(&state) {
+                    tracing::warn!(cache = %disk.dir().display(), error = %e, "cannot record the refresh time in the TUF cache");
+                }
             }
-            Ok(outcome)
+            self.swap_in(root, versions, TrustRootSource::Tuf, now)
         });
         match &result {
             Ok(_) => self.record_success(),
@@ -472,13 +477,13 @@ impl TrustRootUpdater {
         // works on a read-only cache.
         let store: Arc<dyn MetadataStore> = Arc::new(ReadOnly(Arc::clone(&self.store)));
         let offline = || Shared(Arc::new(StoreRepository::new(Arc::clone(&store))));
-        let (root, versions) = match self.verify_chain(offline(), &store, now).await {
+        let (root, versions) = match self.verify_chain(offline(), &store, now, true).await {
             Err(TufError::Expired { .. }) if state.last_success < now => {
                 tracing::warn!(
                     last_success = %state.last_success,
                     "cached TUF metadata has expired; using it as of the last successful refresh"
                 );
-                self.verify_chain(offline(), &store, state.last_success)
+                self.verify_chain(offline(), &store, state.last_success, true)
                     .await?
             }
             other => other?,
@@ -488,7 +493,7 @@ impl TrustRootUpdater {
             versions,
             TrustRootSource::TufCache,
             state.last_success,
-        )?;
+        );
         Ok(self.current())
     }
 
@@ -518,10 +523,15 @@ impl TrustRootUpdater {
         transport: Shared,
         store: &Arc<dyn MetadataStore>,
         now: jiff::Timestamp,
+        cached: bool,
     ) -> Result<(TrustRoot, TufVersions), TufError> {
+        // sigstore-tuf's per-role bounds (python-tuf's), and targets no larger
+        // than a trusted root may be.
+        let mut config = UpdaterConfig::default();
+        config.target_max_length = self.options.limits.max_trust_root_bytes as u64;
         let mut updater = Updater::new(transport, &self.options.root)
             .map_err(TufError::from_tuf)?
-            .with_config(UpdaterConfig::default())
+            .with_config(config)
             .with_store(Arc::clone(store));
         updater.refresh(now).await.map_err(TufError::from_tuf)?;
         let bytes = updater
@@ -535,7 +545,13 @@ impl TrustRootUpdater {
             snapshot: trusted.snapshot().map_or(0, |s| s.version),
             targets: trusted.targets_role("targets").map_or(0, |t| t.version),
         };
-        let root = TrustRoot::from_json(&bytes, &self.options.limits)?;
+        let root = if cached {
+            // The cached target's pinned hash was just checked again, and the
+            // same bytes passed every check when they were fetched.
+            TrustRoot::from_json_checked_before(&bytes, &self.options.limits)?
+        } else {
+            TrustRoot::from_json(&bytes, &self.options.limits)?
+        };
         Ok((root, versions))
     }
 
@@ -545,22 +561,25 @@ impl TrustRootUpdater {
         versions: TufVersions,
         source: TrustRootSource,
         verified_at: jiff::Timestamp,
-    ) -> Result<RefreshOutcome, TufError> {
+    ) -> RefreshOutcome {
         let fingerprint = root.fingerprint_hex();
         let previous = self.current.load().root.fingerprint_hex();
-        let builtin = TrustRoot::production()?.fingerprint_hex();
+        let builtin = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(TrustRoot::production_json()))
+        };
         self.current.store(Arc::new(TrustState {
             root,
             source,
             verified_at: Some(verified_at),
             tuf: Some(versions),
         }));
-        Ok(RefreshOutcome {
+        RefreshOutcome {
             changed: previous != fingerprint,
             builtin_is_current: builtin == fingerprint,
             fingerprint,
             versions,
-        })
+        }
     }
 
     fn record_success(&self) {
