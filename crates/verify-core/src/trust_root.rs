@@ -414,4 +414,19 @@ mod tests {
         )
         .expect("and it loads through the checking path too");
     }
+
+    /// Bytes already checked in full load without the chain checks, and
+    /// still get every other check.
+    #[test]
+    fn roots_checked_before_skip_only_the_chains() {
+        let json = TrustRoot::production_json();
+        let root = TrustRoot::from_json_checked_before(json, &Limits::default()).expect("loads");
+        assert_eq!(
+            root.fingerprint_hex(),
+            TrustRoot::production().expect("built-in").fingerprint_hex()
+        );
+        let err =
+            TrustRoot::from_json_checked_before(b"{\"mediaType\": \"x\"}", &Limits::default());
+        assert!(err.is_err());
+    }
 }
