@@ -39,8 +39,7 @@ pub fn load_verifier(
     Ok(Verifier::new(root)?.with_limits(*limits))
 }
 
-/// A current-thread runtime for the TUF futures (the CLI is otherwise
-/// synchronous).
+/// A current-thread runtime for `verify initialize`'s network futures.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -59,27 +58,12 @@ fn cached_root(limits: &Limits) -> Option<TrustRoot> {
             return None;
         }
     };
-    let loaded = verify_tuf::TrustRootUpdater::offline(options).and_then(|updater| {
-        let load = || {
-            let runtime = runtime().map_err(|e| verify_tuf::TufError::Cache {
-                path: dir.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            runtime.block_on(updater.load_cached())
-        };
-        // Called from inside a runtime (an async command), a runtime cannot
-        // block there: load on a thread of its own.
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|scope| scope.spawn(load).join()).unwrap_or_else(|_| {
-                Err(verify_tuf::TufError::Cache {
-                    path: dir.display().to_string(),
-                    detail: "the cache loader stopped".into(),
-                })
-            })
-        } else {
-            load()
-        }
-    });
+    // Loading the cache reads files only (the offline updater has no
+    // transport, and nothing here waits on a timer or a socket), so its
+    // future is driven to completion on this thread without a runtime: this
+    // works the same from a synchronous command and from inside an async one.
+    let loaded = verify_tuf::TrustRootUpdater::offline(options)
+        .and_then(|updater| futures_executor::block_on(updater.load_cached()));
     match loaded {
         Ok(state) => {
             if let Some(age) = state.age_at(jiff::Timestamp::now()) {
