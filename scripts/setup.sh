@@ -23,3 +23,11 @@ fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+
+# python-tuf (the TUF reference implementation): verify-tuf's tests build
+# real TUF repositories with it (crates/verify-tuf/tests/tufrepo.py).
+if ! python3 -c 'import tuf.api.metadata, securesystemslib.signer, cryptography' >/dev/null 2>&1; then
+  echo "setup: installing python-tuf" >&2
+  python3 -m pip install -q 'tuf==7.0.1' 'securesystemslib[crypto]==1.6.0' 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'tuf==7.0.1' 'securesystemslib[crypto]==1.6.0'
+fi

@@ -49,6 +49,9 @@ pub enum Command {
     /// Verify and print the SLSA provenance BuildKit stored in a signed image index.
     #[command(after_help = BUILDKIT_EXAMPLES)]
     BuildkitProvenance(BuildkitProvenanceArgs),
+    /// Fetch and verify Sigstore's trust root through TUF into the cache, as cosign initialize.
+    #[command(after_help = INITIALIZE_EXAMPLES)]
+    Initialize(InitializeArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\
@@ -454,4 +457,41 @@ pub struct BuildkitProvenanceArgs {
     /// The image index: REGISTRY/REPO[:TAG][@sha256:HEX], or a local layout oci:PATH[@sha256:HEX].
     #[arg(value_name = "IMAGE")]
     pub image: String,
+}
+
+const INITIALIZE_EXAMPLES: &str = "\
+Examples:
+  # the public-good repository, from the built-in TUF root:
+  verify initialize
+
+  # a private TUF mirror and its initial root.json, into a chosen cache:
+  verify initialize --mirror https://tuf.example.com --root root.json --cache-dir /var/cache/verify/tuf
+
+  # re-verify the cache without the network:
+  verify initialize --offline
+
+Later commands use the cached, verified trust root when there is one (else the built-in one),
+and --output json names it in trust_root_source. --trusted-root FILE still wins. Only this
+command fetches TUF metadata; a failed refresh leaves the cache as it was.
+Cache: $VERIFY_TUF_CACHE_DIR, else $XDG_CACHE_HOME/verify/tuf, else ~/.cache/verify/tuf.
+
+Exit status: 0 initialised, 1 refresh or verification failed, 2 usage error or unreadable input.";
+
+#[derive(Args, Debug)]
+pub struct InitializeArgs {
+    /// TUF mirror URL (default: Sigstore's public-good repository; with --offline, the one the cache was initialised from).
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Initial TUF root.json to trust (default: the built-in public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub root: Option<PathBuf>,
+    /// Cache directory (default: $VERIFY_TUF_CACHE_DIR, $XDG_CACHE_HOME/verify/tuf or ~/.cache/verify/tuf).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not touch the network: verify the cached trust root again.
+    #[arg(long)]
+    pub offline: bool,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }

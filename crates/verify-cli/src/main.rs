@@ -12,6 +12,7 @@ mod cli;
 mod image;
 mod image_output;
 mod in_index;
+mod initialize;
 mod output;
 mod provenance;
 mod sbom;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&args),
         cli::Command::Provenance(args) => net(provenance::run(&args)),
         cli::Command::BuildkitProvenance(args) => net(in_index::run_provenance(&args)),
+        // Builds its own runtime; with --offline it touches no network.
+        cli::Command::Initialize(args) => initialize::run(&args),
     }
 }
 

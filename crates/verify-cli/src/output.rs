@@ -27,6 +27,9 @@ struct Reason<'a> {
 #[derive(Serialize)]
 struct Success<'a> {
     verified: bool,
+    /// Which trust root verified it: `file`, `tuf-cache` or `built-in`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_root_source: Option<&'static str>,
     #[serde(flatten)]
     facts: &'a Verified,
 }
@@ -38,6 +41,7 @@ pub fn success(format: OutputFormat, verified: &Verified) -> ExitCode {
             "{}",
             serde_json::to_string(&Success {
                 verified: true,
+                trust_root_source: crate::trust::source(),
                 facts: verified,
             })
             .unwrap_or_default()
@@ -140,7 +144,11 @@ pub fn slsa_success(
                 .collect();
             println!(
                 "{}",
-                serde_json::json!({"verified": true, "artifacts": artifacts})
+                serde_json::json!({
+                    "verified": true,
+                    "trust_root_source": crate::trust::source(),
+                    "artifacts": artifacts,
+                })
             );
         }
         OutputFormat::Text => {

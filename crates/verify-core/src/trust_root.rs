@@ -130,6 +130,22 @@ impl TrustRoot {
         )
     }
 
+    /// The bytes of the built-in public-good `trusted_root.json`, exactly as
+    /// [`TrustRoot::production`] parses them (for checking them against the
+    /// TUF target that names them).
+    pub fn production_json() -> &'static [u8] {
+        sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes()
+    }
+
+    /// Parse and check a trusted root whose bytes are known to be identical
+    /// to a document already loaded with [`TrustRoot::from_json`], e.g. a
+    /// TUF-cached target whose pinned hash was checked again: windows and
+    /// keys are checked, certificate chains (checked when it was first
+    /// loaded) are not, as for [`TrustRoot::production`].
+    pub fn from_json_checked_before(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
+        Self::load(json, limits, Chains::KnownGood)
+    }
+
     /// Load a `trusted_root.json` file.
     pub fn from_file(path: &Path, limits: &Limits) -> Result<Self, TrustRootError> {
         let bytes = crate::bundle::read_bounded(path, limits.max_trust_root_bytes).map_err(
@@ -397,5 +413,20 @@ mod tests {
             &Limits::default(),
         )
         .expect("and it loads through the checking path too");
+    }
+
+    /// Bytes already checked in full load without the chain checks, and
+    /// still get every other check.
+    #[test]
+    fn roots_checked_before_skip_only_the_chains() {
+        let json = TrustRoot::production_json();
+        let root = TrustRoot::from_json_checked_before(json, &Limits::default()).expect("loads");
+        assert_eq!(
+            root.fingerprint_hex(),
+            TrustRoot::production().expect("built-in").fingerprint_hex()
+        );
+        let err =
+            TrustRoot::from_json_checked_before(b"{\"mediaType\": \"x\"}", &Limits::default());
+        assert!(err.is_err());
     }
 }
