@@ -43,6 +43,9 @@ pub enum Command {
     /// Verify and print the SLSA provenance BuildKit stored in a signed image index.
     #[command(after_help = BUILDKIT_EXAMPLES)]
     BuildkitProvenance(BuildkitProvenanceArgs),
+    /// Check Flux manifests against Flux's security best practices.
+    #[command(after_help = crate::flux_audit::FLUX_AUDIT_EXAMPLES)]
+    FluxAudit(crate::flux_audit::FluxAuditArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\

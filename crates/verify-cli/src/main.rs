@@ -9,6 +9,7 @@
 mod artifact;
 mod blob;
 mod cli;
+mod flux_audit;
 mod image;
 mod image_output;
 mod in_index;
@@ -31,5 +32,6 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&args),
         cli::Command::Provenance(args) => provenance::run(&args),
         cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
+        cli::Command::FluxAudit(args) => flux_audit::run(&args),
     }
 }
