@@ -196,18 +196,17 @@ pub(crate) fn check_source(
                 "/spec/chart/spec",
             );
         }
-        ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
+        ("kustomize.toolkit.fluxcd.io", "Kustomization")
             if spec
                 .and_then(|s| s.get("decryption"))
-                .is_none_or(Value::is_null)
-            {
-                ctx.note(
-                    "kustomization/decryption",
-                    m,
-                    "/spec",
-                    "no spec.decryption: SOPS-encrypted Secrets in its path would be applied undecrypted; whether the path holds any cannot be told from the manifests".into(),
-                );
-            }
+                .is_none_or(Value::is_null) =>
+        {
+            ctx.note(
+                "kustomization/decryption",
+                m,
+                "/spec",
+                "no spec.decryption: SOPS-encrypted Secrets in its path would be applied undecrypted; whether the path holds any cannot be told from the manifests".into(),
+            );
         }
         _ => {}
     }
