@@ -63,7 +63,7 @@ pub static RULES: &[Rule] = &[
     rule!("source/unverified-oci", Medium, Default,
         "An OCI artifact or chart pulled without `verify` is applied on the registry's word alone; a signature check ties it to its publisher."),
     rule!("pod-security/run-as-non-root", Medium, Default,
-        "A controller running as root makes any compromise of it a root process on the node's kernel interface."),
+        "A controller running as root turns any compromise of it into root in the container, one kernel bug away from the node."),
     rule!("pod-security/seccomp-runtime-default", Medium, Default,
         "Without a seccomp profile every system call is open to the controller, widening what an exploit can reach."),
     rule!("pod-security/read-only-root-filesystem", Medium, Default,
