@@ -133,11 +133,17 @@ impl ControllerContainer<'_> {
 pub fn workload(manifest: &Manifest) -> Option<Workload<'_>> {
     let obj = &manifest.object;
     let kind = obj.get("kind")?.as_str()?;
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (pod_spec, pod_pointer) = match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+            if api_version.starts_with("apps/") || api_version.starts_with("extensions/") =>
+        {
             (obj.pointer("/spec/template/spec")?, "/spec/template/spec")
         }
-        "Pod" => (obj.get("spec")?, "/spec"),
+        "Pod" if api_version == "v1" => (obj.get("spec")?, "/spec"),
         _ => return None,
     };
     let meta = obj.get("metadata");

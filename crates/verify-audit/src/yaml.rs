@@ -54,6 +54,13 @@ pub enum YamlError {
     /// An alias to an anchor that was not defined before it.
     #[error("line {line}: alias to an unknown anchor")]
     UnknownAlias { line: usize },
+    /// A mapping key given twice: Kubernetes' YAML readers refuse it, and
+    /// which value a tool would take is ambiguous.
+    #[error("line {line}: key {key:?} given twice")]
+    DuplicateKey { line: usize, key: String },
+    /// A `<<` merge of something that is not a mapping (or list of them).
+    #[error("line {line}: a merge key needs a mapping or a list of mappings")]
+    BadMerge { line: usize },
 }
 
 /// Parse every document of a YAML stream. Empty documents are dropped.
@@ -82,6 +89,8 @@ enum Frame {
     Map {
         map: Map<String, Value>,
         key: Option<String>,
+        /// Values of `<<` merge keys, applied at the end (explicit keys win).
+        merges: Vec<Value>,
         anchor: usize,
         pointer: String,
     },
@@ -158,7 +167,11 @@ impl Builder {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map {
-                map, key, pointer, ..
+                map,
+                key,
+                merges,
+                pointer,
+                ..
             }) => match key.take() {
                 None => {
                     let k = match value {
@@ -166,10 +179,16 @@ impl Builder {
                         Value::Null => String::new(),
                         other => other.to_string(),
                     };
+                    if map.contains_key(&k) {
+                        let line = mark.line();
+                        self.fail(YamlError::DuplicateKey { line, key: k });
+                        return;
+                    }
                     let p = format!("{pointer}/{}", escape_segment(&k));
                     self.positions.insert(p, mark.line());
                     *key = Some(k);
                 }
+                Some(k) if k == "<<" => merges.push(value),
                 Some(k) => {
                     map.insert(k, value);
                 }
@@ -202,7 +221,38 @@ impl Builder {
         };
         let (value, anchor) = match frame {
             Frame::Seq { items, anchor, .. } => (Value::Array(items), anchor),
-            Frame::Map { map, anchor, .. } => (Value::Object(map), anchor),
+            Frame::Map {
+                mut map,
+                merges,
+                anchor,
+                ..
+            } => {
+                for merge in merges {
+                    let sources = match merge {
+                        Value::Object(m) => vec![m],
+                        Value::Array(items) => {
+                            let mut maps = Vec::new();
+                            for item in items {
+                                match item {
+                                    Value::Object(m) => maps.push(m),
+                                    _ => {
+                                        return self.fail(YamlError::BadMerge { line: mark.line() })
+                                    }
+                                }
+                            }
+                            maps
+                        }
+                        _ => return self.fail(YamlError::BadMerge { line: mark.line() }),
+                    };
+                    // Earlier sources win over later ones, explicit keys over all.
+                    for source in sources {
+                        for (k, v) in source {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+                (Value::Object(map), anchor)
+            }
         };
         self.complete(value, anchor, nodes, mark);
     }
@@ -270,6 +320,7 @@ impl MarkedEventReceiver for Builder {
                 |pointer| Frame::Map {
                     map: Map::new(),
                     key: None,
+                    merges: Vec::new(),
                     anchor,
                     pointer,
                 },
@@ -361,6 +412,26 @@ mod tests {
             Err(YamlError::Syntax { line, .. }) => assert!(line >= 1),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_and_merges_applied() {
+        assert!(matches!(
+            parse_documents("args: [--no-remote-bases]\nargs: []\n"),
+            Err(YamlError::DuplicateKey { line: 2, .. })
+        ));
+        let docs = parse_documents(
+            "base: &b {runAsNonRoot: true, readOnlyRootFilesystem: false}\nsc:\n  <<: *b\n  readOnlyRootFilesystem: true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0].value["sc"],
+            serde_json::json!({"runAsNonRoot": true, "readOnlyRootFilesystem": true})
+        );
+        assert!(matches!(
+            parse_documents("a:\n  <<: 3\n"),
+            Err(YamlError::BadMerge { .. })
+        ));
     }
 
     #[test]

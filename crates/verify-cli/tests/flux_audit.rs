@@ -206,6 +206,12 @@ fn bad_input_exits_2_and_unknown_things_do_not() {
         out
     );
     assert_eq!(status(&run(&["flux-audit", "/nonexistent/flux.yaml"])), 2);
+    // A key given twice is ambiguous (which `args` would be applied?): refused.
+    let dup = dir.0.join("dup.yaml");
+    std::fs::write(&dup, "kind: Deployment\nspec: {}\nspec: {}\n").unwrap();
+    let out = run(&["flux-audit", "-o", "json", dup.to_str().unwrap()]);
+    assert_eq!(status(&out), 2);
+    assert_eq!(json(&out)["error"]["code"], "malformed");
     let binary = dir.0.join("bin.yaml");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     assert_eq!(status(&run(&["flux-audit", binary.to_str().unwrap()])), 2);
