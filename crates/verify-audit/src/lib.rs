@@ -158,13 +158,15 @@ pub fn audit(objects: &[Manifest], options: &Options<'_>) -> Report {
         })
         .collect();
     // Report order: severity, then rule, object and container.
-    let order = |a: &Finding, b: &Finding| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(b.rule))
-            .then_with(|| a.object.to_string().cmp(&b.object.to_string()))
-            .then_with(|| a.container.cmp(&b.container))
-    };
+    fn key(f: &Finding) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(f.severity),
+            f.rule,
+            (&f.object.kind, &f.object.namespace, &f.object.name),
+            &f.container,
+        )
+    }
+    let order = |a: &Finding, b: &Finding| key(a).cmp(&key(b));
     report.findings.sort_by(order);
     report.passed.sort_by(order);
     report

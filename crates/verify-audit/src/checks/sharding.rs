@@ -240,11 +240,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, containers: &[ControllerContainer<'_>]) {
     }
     for instances in by_type.values() {
         for (i, inst) in instances.iter().enumerate() {
-            let overlapping: Vec<String> = instances
+            let overlapping: Vec<&Instance<'_>> = instances
                 .iter()
                 .enumerate()
                 .filter(|(j, other)| *j != i && inst.overlaps(other))
-                .map(|(_, o)| o.describe())
+                .map(|(_, o)| o)
                 .collect();
             let m = inst.c.workload.manifest;
             let pointer = inst.c.pointer();
@@ -258,11 +258,13 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, containers: &[ControllerContainer<'_>]) {
                     )
                 }
             } else {
-                format!(
-                    "{} overlaps with {}",
-                    inst.describe(),
-                    overlapping.join("; ")
-                )
+                // Name a few; a fleet of copies would make an unreadable line.
+                let mut named: Vec<String> =
+                    overlapping.iter().take(3).map(|o| o.describe()).collect();
+                if overlapping.len() > 3 {
+                    named.push(format!("{} more", overlapping.len() - 3));
+                }
+                format!("{} overlaps with {}", inst.describe(), named.join("; "))
             };
             if let Err(e) = &inst.selector {
                 evidence.push_str(&format!(" (selector not understood: {e})"));
