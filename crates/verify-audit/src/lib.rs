@@ -100,6 +100,25 @@ pub struct Options<'a> {
     pub image_checker: Option<&'a dyn ImageChecker>,
 }
 
+/// The distinct images of the Flux controller containers in `objects`
+/// (first occurrence first), for a caller that verifies them ahead of an
+/// audit (e.g. concurrently, on its own runtime) and answers the
+/// [`ImageChecker`] from its results.
+pub fn controller_images(objects: &[Manifest]) -> Vec<(String, Controller, Distribution)> {
+    let workloads: Vec<controller::Workload<'_>> =
+        objects.iter().filter_map(controller::workload).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for w in &workloads {
+        for c in controller::controller_containers(w) {
+            if seen.insert(c.image.to_string()) {
+                out.push((c.image.to_string(), c.controller, c.distribution));
+            }
+        }
+    }
+    out
+}
+
 /// Audit objects that have no file behind them (e.g. one Deployment from an
 /// admission request).
 pub fn audit_objects(objects: &[serde_json::Value], options: &Options<'_>) -> Report {

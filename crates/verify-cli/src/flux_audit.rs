@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use verify_audit::{
@@ -89,17 +88,28 @@ pub fn run(args: &FluxAuditArgs) -> ExitCode {
             Err(e) => return bad_input(args.output, e.code(), &e.to_string()),
         }
     }
-    let checker = if args.verify_images {
-        match images::SignatureChecker::new(args) {
-            Ok(c) => Some(c),
+    // Images are verified first (async, on a runtime made only for
+    // --verify-images); the engine then reads the verdicts.
+    let verdicts = if args.verify_images {
+        let images = verify_audit::controller_images(&manifests);
+        match images::verify_all(args, &images) {
+            Ok(v) => Some(v),
             Err(msg) => return bad_input(args.output, "usage", &msg),
         }
     } else {
         None
     };
+    let checker = |image: &str, _: Controller, _: Distribution| {
+        verdicts
+            .as_ref()
+            .and_then(|v| v.get(image).cloned())
+            .unwrap_or_else(|| ImageVerdict::Failed {
+                reason: "not verified".into(),
+            })
+    };
     let options = Options {
         multi_tenant: args.multi_tenant,
-        image_checker: checker.as_ref().map(|c| c as &dyn ImageChecker),
+        image_checker: verdicts.is_some().then_some(&checker as &dyn ImageChecker),
     };
     let report = verify_audit::audit(&manifests, &options);
     match args.output {
@@ -117,29 +127,23 @@ pub fn run(args: &FluxAuditArgs) -> ExitCode {
     }
 }
 
-/// `images/signature`: the one place controller images are verified, so it
-/// can move to the async image API (branch `net`) alone.
+/// `images/signature`: the one place controller images are verified
+/// (verify-core's async cosign verification, one `--timeout` budget per
+/// image), against Flux's or the ControlPlane distribution's release identity.
 mod images {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::image::{open_source, Failure, LazyRegistry};
     use verify_core::cosign::{self, CheckOptions};
     use verify_core::oci::{ManifestRef, OciLimits};
+    use verify_core::tlog_lookup::TransparencyLogLookup;
     use verify_core::{IdentityPolicy, Limits, Policy, StringMatcher, Verifier};
-    use verify_registry::{RekorClient, RetryPolicy, Timeouts};
 
     /// Flux's release workflows sign with GitHub Actions' OIDC identity.
     const ISSUER: &str = "https://token.actions.githubusercontent.com";
     const FLUX_IDENTITY: &str = r"^https://github\.com/fluxcd/.*$";
     const CONTROLPLANE_IDENTITY: &str = r"^https://github\.com/controlplaneio-fluxcd/.*$";
-
-    pub(super) struct SignatureChecker<'a> {
-        verifier: Verifier,
-        registry: LazyRegistry<'a>,
-        rekor: Option<RekorClient>,
-        offline: bool,
-        flux: Policy,
-        controlplane: Policy,
-    }
 
     fn identity(pattern: &str) -> Result<Policy, String> {
         let id = StringMatcher::regex("certificate-identity-regexp", pattern)
@@ -150,45 +154,40 @@ mod images {
         )))
     }
 
-    impl<'a> SignatureChecker<'a> {
-        pub(super) fn new(args: &'a FluxAuditArgs) -> Result<Self, String> {
-            let limits = Limits::default();
-            let verifier = crate::trust::load_verifier(args.trusted_root.as_deref(), &limits)
-                .map_err(|e| e.to_string())?;
-            let request = Duration::from_secs(args.registry.registry_timeout);
-            let rekor = if args.offline {
-                None
-            } else {
-                let timeouts = Timeouts {
-                    connect: request.min(Duration::from_secs(10)),
-                    request,
-                    total: request * 4,
-                };
-                Some(
-                    RekorClient::new(&args.rekor_url, timeouts, RetryPolicy::default())
-                        .map_err(|e| e.to_string())?,
-                )
-            };
-            Ok(Self {
-                verifier,
-                registry: LazyRegistry::new(&args.registry),
-                rekor,
-                offline: args.offline,
-                flux: identity(FLUX_IDENTITY)?,
-                controlplane: identity(CONTROLPLANE_IDENTITY)?,
-            })
-        }
+    struct Checker<'a> {
+        args: &'a FluxAuditArgs,
+        verifier: Verifier,
+        registry: LazyRegistry<'a>,
+        flux: Policy,
+        controlplane: Policy,
     }
 
-    impl ImageChecker for SignatureChecker<'_> {
-        fn check(
-            &self,
-            image: &str,
-            _controller: Controller,
-            distribution: Distribution,
-        ) -> ImageVerdict {
-            check_image(self, image, distribution)
-        }
+    /// A verdict for each image, on a runtime made for this.
+    pub(super) fn verify_all(
+        args: &FluxAuditArgs,
+        images: &[(String, Controller, Distribution)],
+    ) -> Result<HashMap<String, ImageVerdict>, String> {
+        let names: Vec<String> = images.iter().map(|i| i.0.clone()).collect();
+        let checker = Checker {
+            args,
+            verifier: crate::trust::load_verifier(args.trusted_root.as_deref(), &Limits::default())
+                .map_err(|e| e.to_string())?,
+            registry: LazyRegistry::new(&args.registry, &names)?,
+            flux: identity(FLUX_IDENTITY)?,
+            controlplane: identity(CONTROLPLANE_IDENTITY)?,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        runtime.block_on(async {
+            let mut out = HashMap::new();
+            for (image, _, distribution) in images {
+                let verdict = check_image(&checker, image, *distribution).await;
+                out.insert(image.clone(), verdict);
+            }
+            Ok(out)
+        })
     }
 
     fn reason(f: Failure) -> String {
@@ -200,19 +199,23 @@ mod images {
 
     /// Verify one image: its digest, then its signatures against the
     /// distribution's identity first and the other one second.
-    fn check_image(
-        c: &SignatureChecker<'_>,
-        image: &str,
-        distribution: Distribution,
-    ) -> ImageVerdict {
-        let (source, reference) = match open_source(image, &c.registry) {
+    async fn check_image(c: &Checker<'_>, image: &str, distribution: Distribution) -> ImageVerdict {
+        let budget = c.registry.budget();
+        let (source, reference) = match open_source(image, &c.registry, &budget) {
             Ok(x) => x,
             Err(f) => return ImageVerdict::Failed { reason: reason(f) },
+        };
+        let rekor = match (c.args.offline, image.starts_with("oci:")) {
+            (false, false) => match c.registry.get() {
+                Ok(client) => Some(client.rekor(&c.args.rekor_url).with_budget(&budget)),
+                Err(reason) => return ImageVerdict::Failed { reason },
+            },
+            _ => None,
         };
         let limits = OciLimits::default();
         let digest = match &reference {
             ManifestRef::Digest(d) => *d,
-            other => match cosign::resolve(source.as_ref(), other, &limits) {
+            other => match cosign::resolve(source.as_ref(), other, &limits).await {
                 Ok(fetched) => fetched.digest,
                 Err(e) => {
                     return ImageVerdict::Failed {
@@ -223,11 +226,8 @@ mod images {
         };
         let options = CheckOptions {
             limits,
-            offline: c.offline,
-            tlog: c
-                .rekor
-                .as_ref()
-                .map(|r| r as &dyn verify_core::tlog_lookup::TransparencyLogLookup),
+            offline: c.args.offline,
+            tlog: rekor.as_ref().map(|r| r as &dyn TransparencyLogLookup),
             ..CheckOptions::default()
         };
         let order = match distribution {
@@ -236,13 +236,15 @@ mod images {
         };
         let mut first_error = None;
         for policy in order {
-            match cosign::verify_image_signatures(
+            let result = cosign::verify_image_signatures(
                 source.as_ref(),
                 &digest,
                 &c.verifier,
                 policy,
                 &options,
-            ) {
+            )
+            .await;
+            match result {
                 Ok(sigs) => {
                     let who = sigs
                         .first()
