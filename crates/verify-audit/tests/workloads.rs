@@ -331,6 +331,16 @@ fn image_signatures_through_the_injected_checker() {
     let calls = calls.into_inner();
     assert_eq!(calls.len(), 6, "{calls:?}");
     assert!(calls.iter().all(|c| c.2 == Distribution::Upstream));
+    // The images a caller would verify ahead: each once, in order.
+    let manifests: Vec<_> = objs
+        .iter()
+        .cloned()
+        .map(verify_audit::Manifest::from_value)
+        .collect();
+    let images = verify_audit::controller_images(&manifests);
+    assert_eq!(images.len(), 6);
+    assert_eq!(images[0].0, "ghcr.io/fluxcd/helm-controller:v1.6.3");
+    assert_eq!(images[0].1, Controller::HelmController);
     // Without a checker the rule does not run.
     assert!(!default_report(&objs).rules.contains(&"images/signature"));
 }
