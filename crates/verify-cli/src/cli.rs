@@ -52,6 +52,9 @@ pub enum Command {
     /// Fetch and verify Sigstore's trust root through TUF into the cache, as cosign initialize.
     #[command(after_help = INITIALIZE_EXAMPLES)]
     Initialize(InitializeArgs),
+    /// Check Flux manifests against Flux's security best practices.
+    #[command(after_help = crate::flux_audit::FLUX_AUDIT_EXAMPLES)]
+    FluxAudit(crate::flux_audit::FluxAuditArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\

@@ -9,6 +9,7 @@
 mod artifact;
 mod blob;
 mod cli;
+mod flux_audit;
 mod image;
 mod image_output;
 mod in_index;
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
         cli::Command::BuildkitProvenance(args) => net(in_index::run_provenance(&args)),
         // Builds its own runtime; with --offline it touches no network.
         cli::Command::Initialize(args) => initialize::run(&args),
+        // Offline unless --verify-images (which calls `net`).
+        cli::Command::FluxAudit(args) => flux_audit::run(&args),
     }
 }
 
