@@ -13,9 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use verify_core::oci_layout::OciLayout;
 use verify_core::{ArtifactDigest, TrustRoot, Verifier};
-use verify_policy::{
-    evaluate, Decision, EvalContext, ImageAtDigest, PolicySet, TrustRoots,
-};
+use verify_policy::{evaluate, Decision, EvalContext, ImageAtDigest, PolicySet, TrustRoots};
 use verify_testkit::cosign::{
     attestation_layer, signature_layer, simple_signing_payload, CosignLayer,
 };
@@ -119,7 +117,8 @@ impl Layout {
     pub fn manifest(&mut self, tag: Option<&str>, media_type: &str, bytes: Vec<u8>) -> Written {
         let d = self.blob(&bytes);
         if let Some(tag) = tag {
-            self.entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != json!(tag));
+            self.entries
+                .retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != json!(tag));
             self.entries.push(json!({
                 "mediaType": media_type, "digest": d, "size": bytes.len(),
                 "annotations": {"org.opencontainers.image.ref.name": tag},
@@ -144,9 +143,12 @@ impl Layout {
 
     /// A single-platform image with a random layer.
     pub fn image(&mut self, tag: &str, os: &str, arch: &str) -> Written {
-        let config = format!(r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#);
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
         let config_digest = self.blob(config.as_bytes());
-        let layer: Vec<u8> = format!("layer {tag} {os}/{arch} {:?}", std::time::SystemTime::now()).into_bytes();
+        let layer: Vec<u8> =
+            format!("layer {tag} {os}/{arch} {:?}", std::time::SystemTime::now()).into_bytes();
         let layer_digest = self.blob(&layer);
         let manifest = json!({
             "schemaVersion": 2,
@@ -154,12 +156,17 @@ impl Layout {
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}],
         });
-        self.manifest(Some(tag), OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap())
+        self.manifest(
+            Some(tag),
+            OCI_MANIFEST,
+            serde_json::to_vec(&manifest).unwrap(),
+        )
     }
 
     /// cosign's `.sig` / `.att` manifest.
     pub fn cosign_manifest(&mut self, tag: &str, layers: &[CosignLayer]) -> Written {
-        let config = br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+        let config =
+            br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
         let config_digest = self.blob(config);
         let descriptors: Vec<serde_json::Value> = layers
             .iter()
@@ -171,7 +178,11 @@ impl Layout {
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
             "layers": descriptors,
         });
-        self.manifest(Some(tag), OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap())
+        self.manifest(
+            Some(tag),
+            OCI_MANIFEST,
+            serde_json::to_vec(&manifest).unwrap(),
+        )
     }
 
     /// A Sigstore bundle attached to `subject` as an OCI referrer.
@@ -212,11 +223,19 @@ impl World {
 
     /// The identity `SignOptions::default()` signs as.
     pub fn identity() -> String {
-        SignOptions::default().effective_identity().as_str().to_string()
+        SignOptions::default()
+            .effective_identity()
+            .as_str()
+            .to_string()
     }
 
     /// A cosign signature layer for `image`.
-    pub fn signature(&self, image: &Written, options: &SignOptions, with_bundle: bool) -> (CosignLayer, SignedBundle) {
+    pub fn signature(
+        &self,
+        image: &Written,
+        options: &SignOptions,
+        with_bundle: bool,
+    ) -> (CosignLayer, SignedBundle) {
         let payload = simple_signing_payload("registry.test/app", &image.digest, None);
         let signed = self.sigstore.sign(&payload, options).unwrap();
         let layer = signature_layer(&self.sigstore, &payload, &signed, with_bundle).unwrap();
@@ -224,7 +243,12 @@ impl World {
     }
 
     /// Sign `image` under its `.sig` tag.
-    pub fn sign(&self, layout: &mut Layout, image: &Written, options: &SignOptions) -> SignedBundle {
+    pub fn sign(
+        &self,
+        layout: &mut Layout,
+        image: &Written,
+        options: &SignOptions,
+    ) -> SignedBundle {
         let (layer, signed) = self.signature(image, options, true);
         layout.cosign_manifest(&format!("sha256-{}.sig", image.hex()), &[layer]);
         signed
@@ -232,7 +256,12 @@ impl World {
 
     /// Attest `image` under its `.att` tag with these (predicate type,
     /// predicate) pairs.
-    pub fn attest(&self, layout: &mut Layout, image: &Written, statements: &[(&str, serde_json::Value)]) {
+    pub fn attest(
+        &self,
+        layout: &mut Layout,
+        image: &Written,
+        statements: &[(&str, serde_json::Value)],
+    ) {
         let layers: Vec<CosignLayer> = statements
             .iter()
             .map(|(predicate_type, predicate)| {
@@ -310,5 +339,7 @@ pub fn codes(decision: &Decision) -> Vec<String> {
 }
 
 pub fn annotations(map: &[(&str, &str)]) -> BTreeMap<String, String> {
-    map.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    map.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
