@@ -230,6 +230,18 @@ impl PolicySet {
                 });
                 continue;
             }
+            if crate::yaml::flow_too_deep(text, crate::yaml::MAX_FLOW_DEPTH) {
+                errors.push(LintError {
+                    file: file.clone(),
+                    document: 0,
+                    path: String::new(),
+                    message: format!(
+                        "not valid YAML: flow collections nested deeper than {}",
+                        crate::yaml::MAX_FLOW_DEPTH
+                    ),
+                });
+                continue;
+            }
             for (document, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
                 let mut w = Walker::new(file, document);
                 let value = match <serde_yaml_ng::Value as serde::Deserialize>::deserialize(de) {
