@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
 use verify_core::buildkit::{BuildkitError, SLSA_PROVENANCE_V02, SPDX_DOCUMENT};
 use verify_core::cosign::{CheckOptions, ImageError, VerifiedAttestation};
 use verify_core::oci::OciLimits;
@@ -319,7 +318,7 @@ async fn check_attestations(
     let mut options = plan.options.clone();
     let slsa_only = signed.attestations.iter().all(|a| a.slsa.is_some());
     if slsa_only {
-        options.check_claims = false;
+        options.insecure_skip_claims = true;
     }
     let verified = verify_call::attestations(
         ctx.source,
@@ -409,25 +408,11 @@ fn slsa_rules(
                 expected: "a Fulcio certificate",
                 found: "a key-signed attestation".into(),
             })?;
-    let invalid = |found: &str| SlsaError::InvalidDssePayload {
-        expected: "a DSSE envelope with payloadType and a base64 payload".into(),
-        found: found.into(),
-    };
-    let payload_type = attestation
-        .envelope
-        .get("payloadType")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| invalid("no payloadType"))?;
-    let payload = attestation
-        .envelope
-        .get("payload")
-        .and_then(|v| v.as_str())
-        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-        .ok_or_else(|| invalid("no base64 payload"))?;
+    // The exact payload bytes whose signature verified.
     let verified = verify_provenance(
         claims,
-        payload_type,
-        &payload,
+        &attestation.payload_type,
+        &attestation.payload,
         expected_hex,
         options,
         &TrustedBuilders::IMAGE,

@@ -17,12 +17,13 @@ struct Log {
     url: String,
 }
 
+#[async_trait::async_trait]
 impl TransparencyLogLookup for Log {
     fn url(&self) -> String {
         self.url.clone()
     }
 
-    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
+    async fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
         Ok(self
             .log
             .find_by_digest(&hex::encode(sha256))
@@ -31,7 +32,7 @@ impl TransparencyLogLookup for Log {
             .collect())
     }
 
-    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
+    async fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
         let entry = self
             .log
             .entry_by_uuid(uuid)
