@@ -1312,3 +1312,69 @@ fn bundles_found_through_the_referrers_api_verify_and_tampered_ones_are_refused(
         vec!["referrer-subject-mismatch".to_string()]
     );
 }
+
+#[test]
+fn a_keyless_attestation_with_a_verified_timestamp_passes_with_insecure_ignore_tlog() {
+    // cosign timestamps an attestation's envelope; with
+    // --insecure-ignore-tlog that time, verified, dates the certificate.
+    let w = World::new();
+    let image = w.pusher.image("app", "v1", "linux", "amd64");
+    let signing_time = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    let signed = w
+        .sigstore
+        .sign(
+            &image.bytes,
+            &SignOptions {
+                content: Content::Dsse,
+                signing_time: Some(signing_time),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap();
+    let mut layer = attestation_layer(&w.sigstore, &signed, false).unwrap();
+    let token = w
+        .sigstore
+        .tsa()
+        .timestamp(
+            &layer.blob,
+            signing_time + jiff::SignedDuration::from_secs(1),
+        )
+        .unwrap();
+    layer.annotations.insert(
+        verify_testkit::cosign::RFC3161.into(),
+        json!({"SignedRFC3161Timestamp": base64_encode_bytes(&token)}).to_string(),
+    );
+    w.pusher
+        .cosign_manifest("app", &format!("sha256-{}.att", image.hex()), &[layer]);
+    let reference = w.by_digest("app", &image);
+
+    let output = w.run(
+        "attestation",
+        &reference,
+        &[
+            "--type",
+            "slsaprovenance1",
+            "--insecure-ignore-tlog",
+            "--offline",
+        ],
+    );
+    assert_status(&output, 0);
+
+    // Without it, the log evidence is required (and --offline forbids the
+    // lookup).
+    let output = w.run(
+        "attestation",
+        &reference,
+        &["--type", "slsaprovenance1", "--offline", "-o", "json"],
+    );
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["tlog-lookup-offline".to_string()]
+    );
+}
+
+fn base64_encode_bytes(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

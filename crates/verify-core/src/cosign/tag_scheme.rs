@@ -107,9 +107,15 @@ pub(super) async fn verify_legacy_attestation(
     }
     // cosign timestamps an attestation's envelope, not its signature: verify
     // it here, against the envelope bytes; it is not part of the bundle.
-    if let Some(token) = evidence.rfc3161.take() {
-        verify_envelope_timestamp(verifier, &token, &bytes, evidence.certificate.as_ref())?;
-    }
+    let tsa_time = match evidence.rfc3161.take() {
+        Some(token) => Some(verify_envelope_timestamp(
+            verifier,
+            &token,
+            &bytes,
+            evidence.certificate.as_ref(),
+        )?),
+        None => None,
+    };
     let binding = if options.insecure_skip_claims {
         first_subject(&statement).unwrap_or(*image)
     } else {
@@ -117,13 +123,20 @@ pub(super) async fn verify_legacy_attestation(
     };
     let envelope_sha256 = *sigstore_crypto::sha256(&bytes).as_bytes();
     let payload_sha256 = *sigstore_crypto::sha256(&envelope.payload).as_bytes();
-    let verified = match &evidence.rekor {
-        Some(rekor)
+    let mut verified = match (&evidence.rekor, policy, tsa_time) {
+        (Some(rekor), _, _)
             if rekor
                 .kind()
                 .is_some_and(|(k, v)| k == "intoto" && v == "0.0.1") =>
         {
             intoto_v001::verify(verifier, policy, &bytes, &envelope, &evidence, rekor)?
+        }
+        // No log evidence, --insecure-ignore-tlog, keyless: the verified
+        // RFC 3161 time is the signing time, as cosign accepts it.
+        (None, Policy::Identity(identity), Some(time)) if identity.insecure_ignore_tlog => {
+            super::timestamp::verify_keyless_envelope_at(
+                verifier, identity, &envelope, &evidence, time,
+            )?
         }
         _ => {
             verify_with_log_evidence(
@@ -152,6 +165,12 @@ pub(super) async fn verify_legacy_attestation(
             .await?
         }
     };
+    // A verified RFC 3161 time is reported as such, besides the log's.
+    if let Some(time) = tsa_time.map(|t| t.to_string()) {
+        if !verified.signed_timestamps.contains(&time) {
+            verified.signed_timestamps.push(time);
+        }
+    }
     if !options.insecure_skip_claims {
         claims::check_statement(&statement, image, &options.annotations)?;
     }
