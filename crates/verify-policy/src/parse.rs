@@ -104,7 +104,12 @@ pub(crate) fn policy(w: &mut Walker<'_>, doc: &Value) -> Option<Policy> {
 
 fn images(w: &mut Walker<'_>, spec: &Mapping) -> Vec<Glob> {
     let items = w.list("spec", spec, "images");
-    if items.is_empty() && !matches!(spec.get("images"), Some(Value::Sequence(_)) | None) {
+    if items.is_empty()
+        && !matches!(
+            spec.get("images"),
+            Some(Value::Sequence(_) | Value::Null) | None
+        )
+    {
         return Vec::new(); // type error already reported
     }
     if items.is_empty() {
