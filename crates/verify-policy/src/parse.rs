@@ -412,7 +412,14 @@ fn matcher(
         (None, Some(r)) => match StringMatcher::regex(regexp, &r) {
             Ok(m) => Some(m),
             Err(e) => {
-                w.error(&join(path, regexp), e.to_string());
+                let detail = match e {
+                    verify_core::identity::PolicyError::InvalidRegex { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                w.error(
+                    &join(path, regexp),
+                    format!("{r:?} is not a valid regular expression (RE2 syntax): {detail}"),
+                );
                 None
             }
         },
