@@ -43,6 +43,9 @@ pub enum Command {
     /// Verify and print the SLSA provenance BuildKit stored in a signed image index.
     #[command(after_help = BUILDKIT_EXAMPLES)]
     BuildkitProvenance(BuildkitProvenanceArgs),
+    /// Verify a SLSA Verification Summary Attestation signed with a key, as slsa-verifier verify-vsa.
+    #[command(alias = "verify-vsa")]
+    Vsa(crate::vsa::VsaArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\

@@ -16,6 +16,7 @@ mod output;
 mod provenance;
 mod sbom;
 mod trust;
+mod vsa;
 
 use std::process::ExitCode;
 
@@ -31,5 +32,6 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => sbom::run(&args),
         cli::Command::Provenance(args) => provenance::run(&args),
         cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
+        cli::Command::Vsa(args) => vsa::run(&args),
     }
 }

@@ -46,6 +46,7 @@ pub mod semver;
 pub mod source;
 pub mod subject;
 pub mod verify;
+pub mod vsa;
 pub mod workflow;
 
 pub use artifact::{
