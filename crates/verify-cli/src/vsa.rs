@@ -14,7 +14,9 @@ use crate::output;
 #[derive(Args, Debug)]
 pub struct VsaArgs {
     /// A digest the VSA must name as a subject, `<type>:<value>` (repeatable).
-    #[arg(long, value_name = "TYPE:VALUE", required = true)]
+    // Not required by the parser: as in slsa-verifier, none is
+    // ErrorEmptyRequiredField.
+    #[arg(long, value_name = "TYPE:VALUE")]
     pub subject_digest: Vec<String>,
     /// The VSA: a DSSE envelope (JSON).
     #[arg(long, value_name = "FILE")]
@@ -33,7 +35,7 @@ pub struct VsaArgs {
     #[arg(long, value_name = "FILE")]
     pub public_key_path: PathBuf,
     /// The key's ID: signatures naming another keyid are skipped (default:
-    /// the hex SHA-256 of the key's SubjectPublicKeyInfo).
+    /// the key's OpenSSH SHA256 fingerprint, as slsa-verifier).
     #[arg(long, value_name = "ID")]
     pub public_key_id: Option<String>,
     /// Print the verified VSA statement on stdout.

@@ -296,28 +296,73 @@ fn a_vsa_signed_with_the_key_passes_and_each_flag_is_checked() {
     );
 }
 
+/// OpenSSH's SHA256 fingerprint of a public key, computed by ssh-keygen:
+/// ECDSA keys converted from PEM by ssh-keygen itself, Ed25519 keys (which
+/// its PKCS#8 import lacks) written as an OpenSSH public key line.
+fn ssh_fingerprint(dir: &Dir, key: &TestKey) -> String {
+    let openssh = if key.kind() == KeyKind::Ed25519 {
+        let raw = &key.public_key_der()[key.public_key_der().len() - 32..];
+        let mut wire = Vec::new();
+        for part in [&b"ssh-ed25519"[..], raw] {
+            wire.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            wire.extend_from_slice(part);
+        }
+        format!("ssh-ed25519 {}\n", STANDARD.encode(wire)).into_bytes()
+    } else {
+        let path = dir.write("fp.pem", key.public_key_pem());
+        let out = Command::new("ssh-keygen")
+            .args(["-i", "-m", "PKCS8", "-f", &path])
+            .output()
+            .expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    let ssh_path = dir.write("fp.pub", &openssh);
+    let fp = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", &ssh_path])
+        .output()
+        .expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
+    assert!(fp.status.success(), "{fp:?}");
+    String::from_utf8(fp.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
 #[test]
-fn an_ed25519_vsa_without_keyid_and_the_default_key_id() {
-    let key = TestKey::generate(KeyKind::Ed25519).unwrap();
-    let c = case(
-        "ed25519",
-        &key,
-        &envelope(&key, "", &statement(predicate())),
-    );
-    let (code, json) = run(&c, &[]);
-    assert_eq!(code, 0, "{json}");
-    assert_eq!(
-        json["vsa"]["key_id"],
-        hex::encode(Sha256::digest(key.public_key_der()))
-    );
-    // A keyid equal to the key's SPKI hash is accepted without --public-key-id.
-    let id = hex::encode(Sha256::digest(key.public_key_der()));
-    let c = case(
-        "ed25519-id",
-        &key,
-        &envelope(&key, &id, &statement(predicate())),
-    );
-    assert_eq!(run(&c, &[]).0, 0);
+fn without_public_key_id_the_key_id_is_the_openssh_fingerprint() {
+    for kind in [KeyKind::Ed25519, KeyKind::EcdsaP256, KeyKind::EcdsaP384] {
+        let key = TestKey::generate(kind).unwrap();
+        // No keyid in the signature: accepted, reported under the fingerprint.
+        let c = case(
+            "nokeyid",
+            &key,
+            &envelope(&key, "", &statement(predicate())),
+        );
+        let fingerprint = ssh_fingerprint(&c.dir, &key);
+        assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+        let (code, json) = run(&c, &[]);
+        assert_eq!(code, 0, "{kind:?}: {json}");
+        assert_eq!(json["vsa"]["key_id"], fingerprint.as_str(), "{kind:?}");
+        // A keyid equal to the fingerprint is accepted without --public-key-id.
+        let c = case(
+            "fpkeyid",
+            &key,
+            &envelope(&key, &fingerprint, &statement(predicate())),
+        );
+        assert_eq!(run(&c, &[]).0, 0, "{kind:?}");
+        // Another keyid is not, unless --public-key-id names it.
+        let spki_hash = hex::encode(Sha256::digest(key.public_key_der()));
+        let c = case(
+            "hexkeyid",
+            &key,
+            &envelope(&key, &spki_hash, &statement(predicate())),
+        );
+        assert_fails(&c, &[], 1, "ErrorNoValidSignature");
+        assert_eq!(run(&c, &["--public-key-id", &spki_hash]).0, 0, "{kind:?}");
+    }
 }
 
 #[test]
@@ -392,9 +437,16 @@ fn the_payload_must_be_a_passed_vsa() {
         &c.key,
     ]);
     assert_eq!(out.status.code(), Some(2));
-    // --subject-digest is required, as in slsa-verifier.
+    // Without --subject-digest: slsa-verifier's ErrorEmptyRequiredField.
+    let c = case(
+        "nodigest",
+        &key,
+        &envelope(&key, "", &statement(predicate())),
+    );
     let out = verify(&[
         "verify-vsa",
+        "--output",
+        "json",
         "--attestation-path",
         &c.vsa,
         "--verifier-id",
@@ -405,4 +457,18 @@ fn the_payload_must_be_a_passed_vsa() {
         &c.key,
     ]);
     assert_eq!(out.status.code(), Some(2));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["reason"]["slsa_verifier_error"],
+        "ErrorEmptyRequiredField"
+    );
+    // A statement of another type.
+    let mut st = statement(predicate());
+    st["_type"] = json!("https://example.com/Statement");
+    assert_fails(
+        &case("stype", &key, &envelope(&key, "", &st)),
+        &[],
+        1,
+        "ErrorInvalidDssePayload",
+    );
 }

@@ -32,6 +32,12 @@ use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
 /// The VSA predicate type.
 pub const VSA_PREDICATE_TYPE: &str = "https://slsa.dev/verification_summary/v1";
 
+/// The in-toto statement types a VSA may have.
+const STATEMENT_TYPES: [&str; 2] = [
+    "https://in-toto.io/Statement/v1",
+    "https://in-toto.io/Statement/v0.1",
+];
+
 /// The largest VSA envelope read, in bytes.
 pub const MAX_VSA_BYTES: usize = 8 << 20;
 
@@ -193,8 +199,10 @@ pub struct VsaKey {
 
 impl VsaKey {
     /// A PEM public key, with the key ID signatures must name (when they
-    /// name one). Without `key_id` the key's ID is the hex SHA-256 of its
-    /// SubjectPublicKeyInfo, as go-securesystemslib derives it.
+    /// name one). Without `key_id` the key's ID is its OpenSSH SHA-256
+    /// fingerprint (`SHA256:<base64>`), as go-securesystemslib derives it;
+    /// for keys OpenSSH cannot express here (RSA) there is no ID and every
+    /// signature is tried, as go-securesystemslib does when it cannot derive one.
     pub fn from_pem(pem: &str, key_id: Option<&str>) -> Result<Self, VsaError> {
         let key = DerPublicKey::from_pem(pem).map_err(|e| VsaError::InvalidPublicKey {
             found: e.to_string(),
@@ -206,7 +214,7 @@ impl VsaKey {
             .default_signing_scheme();
         let key_id = match key_id.filter(|k| !k.is_empty()) {
             Some(k) => k.to_string(),
-            None => hex::encode(Sha256::digest(key.as_bytes())),
+            None => ssh_fingerprint(key.as_bytes()).unwrap_or_default(),
         };
         Ok(Self {
             key,
@@ -284,21 +292,32 @@ pub fn verify_vsa(
             found: format!("a payload that is not base64 ({e})"),
         })?;
 
-    // 1. The signature.
-    verify_signature(&env, &payload, key)?;
-
-    // 2. The statement.
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(VsaError::InvalidDssePayload {
             expected: "payload type application/vnd.in-toto+json",
             found: format!("{:?}", env.payload_type),
         });
     }
+
+    // 1. The signature.
+    verify_signature(&env, &payload, key)?;
+
+    // 2. The statement.
     let statement: serde_json::Value =
         serde_json::from_slice(&payload).map_err(|e| VsaError::InvalidDssePayload {
             expected: "an in-toto statement (JSON)",
             found: e.to_string(),
         })?;
+    let statement_type = statement
+        .get("_type")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
+    if !STATEMENT_TYPES.contains(&statement_type) {
+        return Err(VsaError::InvalidDssePayload {
+            expected: "_type https://in-toto.io/Statement/v1 (or v0.1)",
+            found: format!("{statement_type:?}"),
+        });
+    }
     let predicate_type = statement
         .get("predicateType")
         .and_then(|p| p.as_str())
@@ -364,11 +383,48 @@ pub fn verify_vsa(
     })
 }
 
+/// The OpenSSH `SHA256:` fingerprint of an ECDSA (P-256/384/521) or
+/// Ed25519 SubjectPublicKeyInfo: base64 (unpadded) of the SHA-256 of the
+/// SSH wire encoding of the key (RFC 5656 section 3.1, RFC 8709 section 4).
+fn ssh_fingerprint(spki_der: &[u8]) -> Option<String> {
+    use der::Decode as _;
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
+    let point = spki.subject_public_key.as_bytes()?;
+    fn string(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(0).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let mut wire = Vec::new();
+    match spki.algorithm.oid.to_string().as_str() {
+        "1.3.101.112" => {
+            string(&mut wire, b"ssh-ed25519");
+            string(&mut wire, point);
+        }
+        "1.2.840.10045.2.1" => {
+            let curve = spki.algorithm.parameters_oid().ok()?.to_string();
+            let name = match curve.as_str() {
+                "1.2.840.10045.3.1.7" => "nistp256",
+                "1.3.132.0.34" => "nistp384",
+                "1.3.132.0.35" => "nistp521",
+                _ => return None,
+            };
+            string(&mut wire, format!("ecdsa-sha2-{name}").as_bytes());
+            string(&mut wire, name.as_bytes());
+            string(&mut wire, point);
+        }
+        _ => return None,
+    }
+    Some(format!(
+        "SHA256:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(Sha256::digest(&wire))
+    ))
+}
+
 fn verify_signature(env: &Envelope, payload: &[u8], key: &VsaKey) -> Result<(), VsaError> {
     let pae = sigstore_types::pae(&env.payload_type, payload);
     let mut failures = Vec::new();
     for s in &env.signatures {
-        if !s.keyid.is_empty() && s.keyid != key.key_id {
+        if !s.keyid.is_empty() && !key.key_id.is_empty() && s.keyid != key.key_id {
             failures.push(format!("signature keyid {:?} is another key", s.keyid));
             continue;
         }
