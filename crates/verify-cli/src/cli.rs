@@ -46,6 +46,9 @@ pub enum Command {
     /// Verify a SLSA Verification Summary Attestation signed with a key, as slsa-verifier verify-vsa.
     #[command(alias = "verify-vsa")]
     Vsa(crate::vsa::VsaArgs),
+    /// Verify a file against its GitHub artifact attestation, as slsa-verifier verify-github-attestation.
+    #[command(alias = "verify-github-attestation")]
+    GithubAttestation(crate::github_attestation::GithubAttestationArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\

@@ -9,6 +9,7 @@
 mod artifact;
 mod blob;
 mod cli;
+mod github_attestation;
 mod image;
 mod image_output;
 mod in_index;
@@ -33,5 +34,6 @@ fn main() -> ExitCode {
         cli::Command::Provenance(args) => provenance::run(&args),
         cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
         cli::Command::Vsa(args) => vsa::run(&args),
+        cli::Command::GithubAttestation(args) => github_attestation::run(&args),
     }
 }

@@ -265,6 +265,29 @@ fn verify_file_provenance(
     options: &ProvenanceOptions,
     log: LogAccess<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
+    verify_file_provenance_trusting(
+        verifier,
+        provenance,
+        artifact,
+        digests,
+        options,
+        log,
+        &TrustedBuilders::ARTIFACT,
+    )
+}
+
+/// [`verify_file_provenance`] with another default trusted set; a
+/// GitHub attestation ([`TrustedBuilders::GITHUB_ATTESTATION`]) must be a
+/// Sigstore bundle.
+pub(crate) fn verify_file_provenance_trusting(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    digests: Option<&FileDigests>,
+    options: &ProvenanceOptions,
+    log: LogAccess<'_>,
+    trusted: &TrustedBuilders,
+) -> Result<VerifiedProvenance, SlsaError> {
     let expected = digests.map_or_else(|| vec![hex::encode(artifact.0)], FileDigests::hexes);
     check_builder_id_supported(options.builder_id.as_deref())?;
     let limit = verifier.limits().max_bundle_bytes;
@@ -276,6 +299,11 @@ fn verify_file_provenance(
     }
     match recognize(provenance)? {
         ProvenanceFormat::SigstoreBundle => {}
+        _ if *trusted == TrustedBuilders::GITHUB_ATTESTATION => {
+            return Err(SlsaError::UnrecognizedProvenance {
+                found: "a DSSE envelope; GitHub attestations must be Sigstore bundles".into(),
+            })
+        }
         ProvenanceFormat::DsseWithCertificate => {
             return verify_dsse_provenance(verifier, provenance, artifact, digests, options, log)
         }
@@ -301,14 +329,7 @@ fn verify_file_provenance(
         }
     };
     let claims = verify_signature(verifier, &bundle, payload, artifact, digests)?;
-    verify_provenance_digests(
-        &claims,
-        &payload_type,
-        payload,
-        &expected,
-        options,
-        &TrustedBuilders::ARTIFACT,
-    )
+    verify_provenance_digests(&claims, &payload_type, payload, &expected, options, trusted)
 }
 
 /// A DSSE envelope with its certificate: each embedded (or, without one,
