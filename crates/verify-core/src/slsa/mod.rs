@@ -43,6 +43,7 @@ pub mod git_ref;
 pub mod github_attestation;
 pub mod github_env;
 pub mod image;
+pub mod npm;
 pub mod provenance;
 pub mod semver;
 pub mod source;
