@@ -12,6 +12,8 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
+# ssh-keygen: the VSA tests check default key IDs against OpenSSH's fingerprints.
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

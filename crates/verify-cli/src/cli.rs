@@ -55,6 +55,12 @@ pub enum Command {
     /// Check Flux manifests against Flux's security best practices.
     #[command(after_help = crate::flux_audit::FLUX_AUDIT_EXAMPLES)]
     FluxAudit(crate::flux_audit::FluxAuditArgs),
+    /// Verify a SLSA Verification Summary Attestation signed with a key, as slsa-verifier verify-vsa.
+    #[command(alias = "verify-vsa")]
+    Vsa(crate::vsa::VsaArgs),
+    /// Verify a file against its GitHub artifact attestation, as slsa-verifier verify-github-attestation.
+    #[command(alias = "verify-github-attestation")]
+    GithubAttestation(crate::github_attestation::GithubAttestationArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\

@@ -10,6 +10,7 @@ mod artifact;
 mod blob;
 mod cli;
 mod flux_audit;
+mod github_attestation;
 mod image;
 mod image_output;
 mod in_index;
@@ -18,6 +19,7 @@ mod output;
 mod provenance;
 mod sbom;
 mod trust;
+mod vsa;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,9 @@ fn main() -> ExitCode {
         cli::Command::Initialize(args) => initialize::run(&args),
         // Offline unless --verify-images (which calls `net`).
         cli::Command::FluxAudit(args) => flux_audit::run(&args),
+        // Offline: key-signed VSAs; bundles carrying their own log entries.
+        cli::Command::Vsa(args) => vsa::run(&args),
+        cli::Command::GithubAttestation(args) => github_attestation::run(&args),
     }
 }
 

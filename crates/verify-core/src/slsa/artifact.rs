@@ -220,7 +220,15 @@ pub fn verify_artifact_provenance(
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
 ) -> Result<VerifiedProvenance, SlsaError> {
-    verify_with_entries(verifier, provenance, artifact, None, options, None)
+    verify_with_entries(
+        verifier,
+        provenance,
+        artifact,
+        None,
+        options,
+        None,
+        &TrustedBuilders::ARTIFACT,
+    )
 }
 
 /// Verify `provenance` (a Sigstore bundle, or a DSSE envelope with its
@@ -287,18 +295,29 @@ async fn verify_file_provenance(
             }
         }
     }
-    verify_with_entries(verifier, provenance, artifact, digests, options, looked_up)
+    verify_with_entries(
+        verifier,
+        provenance,
+        artifact,
+        digests,
+        options,
+        looked_up,
+        &TrustedBuilders::ARTIFACT,
+    )
 }
 
 /// The synchronous checks, with the entries looked up for a DSSE envelope
-/// that carries none (`None`: no lookup was made).
-fn verify_with_entries(
+/// that carries none (`None`: no lookup was made), against the `trusted`
+/// builders; a GitHub attestation
+/// ([`TrustedBuilders::GITHUB_ATTESTATION`]) must be a Sigstore bundle.
+pub(crate) fn verify_with_entries(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
     digests: Option<&FileDigests>,
     options: &ProvenanceOptions,
     looked_up: Option<Vec<sigstore_types::TransparencyLogEntry>>,
+    trusted: &TrustedBuilders,
 ) -> Result<VerifiedProvenance, SlsaError> {
     let expected = digests.map_or_else(|| vec![hex::encode(artifact.0)], FileDigests::hexes);
     check_builder_id_supported(options.builder_id.as_deref())?;
@@ -311,6 +330,11 @@ fn verify_with_entries(
     }
     match recognize(provenance)? {
         ProvenanceFormat::SigstoreBundle => {}
+        _ if *trusted == TrustedBuilders::GITHUB_ATTESTATION => {
+            return Err(SlsaError::UnrecognizedProvenance {
+                found: "a DSSE envelope; GitHub attestations must be Sigstore bundles".into(),
+            })
+        }
         ProvenanceFormat::DsseWithCertificate => {
             return verify_dsse_provenance(
                 verifier, provenance, artifact, digests, options, looked_up,
@@ -338,14 +362,7 @@ fn verify_with_entries(
         }
     };
     let claims = verify_signature(verifier, &bundle, payload, artifact, digests)?;
-    verify_provenance_digests(
-        &claims,
-        &payload_type,
-        payload,
-        &expected,
-        options,
-        &TrustedBuilders::ARTIFACT,
-    )
+    verify_provenance_digests(&claims, &payload_type, payload, &expected, options, trusted)
 }
 
 /// A DSSE envelope with its certificate: each embedded (or, without one,

@@ -46,6 +46,14 @@ pub const GENERIC_DELEGATOR: &str = "https://github.com/slsa-framework/slsa-gith
 /// The BYOB low-permissions generic delegator.
 pub const LOW_PERMS_DELEGATOR: &str = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_lowperms-generic_slsa3.yml";
 
+/// bazel-contrib's reusable workflow attesting a ruleset release with
+/// `actions/attest-build-provenance` (GitHub artifact attestations).
+pub const BCR_RELEASER: &str =
+    "https://github.com/bazel-contrib/.github/.github/workflows/release_ruleset.yaml";
+/// bazel-contrib's reusable workflow attesting BCR repository metadata.
+pub const BCR_PUBLISHER: &str =
+    "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml";
+
 /// The BYOB delegators: their certificate names the delegator, while the
 /// builder the user trusts is named in the provenance.
 pub const DELEGATORS: [&str; 2] = [GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR];
@@ -72,6 +80,9 @@ impl TrustedBuilders {
     pub const IMAGE: Self = Self {
         names: &[CONTAINER_GENERATOR],
     };
+    /// For GitHub artifact attestations (`verify github-attestation`):
+    /// none by default, as in slsa-verifier, so `--builder-id` decides.
+    pub const GITHUB_ATTESTATION: Self = Self { names: &[] };
 
     /// Whether `name` (without ref) is trusted.
     pub fn contains(&self, name: &str) -> bool {

@@ -32,20 +32,24 @@
 //! Every failure is a [`SlsaError`] named after slsa-verifier's error.
 //! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`
 //! relaxations (builders at `refs/heads/main`), Rekor searches for DSSE
-//! envelopes without a certificate, and the npm, Google Cloud Build and BCR verifiers.
+//! envelopes without a certificate, and the Google Cloud Build verifier.
+//! GitHub artifact attestations are in [`github_attestation`], VSAs in [`vsa`].
 
 pub mod artifact;
 pub mod builder;
 pub mod dsse_provenance;
 pub mod error;
 pub mod git_ref;
+pub mod github_attestation;
 pub mod github_env;
 pub mod image;
+pub mod npm;
 pub mod provenance;
 pub mod semver;
 pub mod source;
 pub mod subject;
 pub mod verify;
+pub mod vsa;
 pub mod workflow;
 
 pub use artifact::{

@@ -52,6 +52,8 @@ pub const GO_LEGACY_BUILD_TYPES: [&str; 2] = [
 ];
 /// The container-based builder's build type.
 pub const CONTAINER_BASED_BUILD_TYPE: &str = "https://slsa.dev/container-based-build/v0.1?draft";
+/// GitHub's build type for `actions/attest-build-provenance`.
+pub const GITHUB_ACTIONS_BUILD_TYPE: &str = "https://actions.github.io/buildtypes/workflow/v1";
 /// npm's build type, whose materials carry no ref.
 const NPM_CLI_BUILD_TYPE: &str = "https://github.com/npm/cli/gha@v1";
 
@@ -77,6 +79,9 @@ pub fn build_types(builder: &str, version: SlsaVersion) -> &'static [&'static st
         (SlsaVersion::V02, GENERIC_GENERATOR) => &[GENERIC_BUILD_TYPE],
         (SlsaVersion::V02, CONTAINER_GENERATOR) => &[CONTAINER_BUILD_TYPE],
         (SlsaVersion::V1, CONTAINER_BASED_BUILDER) => &[CONTAINER_BASED_BUILD_TYPE],
+        (SlsaVersion::V1, super::builder::BCR_RELEASER | super::builder::BCR_PUBLISHER) => {
+            &[GITHUB_ACTIONS_BUILD_TYPE]
+        }
         _ => &[],
     }
 }
@@ -490,6 +495,33 @@ impl Provenance {
                 "" => Err(malformed(String::new())),
                 uri => Ok(uri.to_string()),
             },
+            Predicate::V1(p) if p.build_definition.build_type == GITHUB_ACTIONS_BUILD_TYPE => {
+                // attest-build-provenance records the trigger in
+                // externalParameters.workflow: `git+<repository>@<ref>`.
+                let workflow = p
+                    .build_definition
+                    .external_parameters
+                    .get("workflow")
+                    .and_then(Value::as_object)
+                    .ok_or(SlsaError::InvalidFormat {
+                        what: "externalParameters.workflow",
+                        expected: "an object",
+                        found: String::new(),
+                    })?;
+                let field = |name: &'static str, what: &'static str| {
+                    workflow
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .ok_or(SlsaError::InvalidFormat {
+                            what,
+                            expected: "a string",
+                            found: String::new(),
+                        })
+                };
+                let repository = field("repository", "externalParameters.workflow.repository")?;
+                let r = field("ref", "externalParameters.workflow.ref")?;
+                Ok(format!("git+{repository}@{r}"))
+            }
             Predicate::V1(p) => {
                 let Value::Object(params) = &p.build_definition.internal_parameters else {
                     return Err(invalid(
