@@ -22,3 +22,9 @@ fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+
+# The C header of crates/verify-ffi is generated (and checked) with cbindgen.
+command -v cbindgen >/dev/null 2>&1 || cargo install --locked cbindgen
+# The Go package (go/) needs Go >= 1.24 (the machine's /usr/local/go; Debian's
+# golang-go is too old); its tests start docker-registry (above).
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go >= 1.24 is needed for go/ (https://go.dev/dl/)" >&2
