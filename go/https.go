@@ -38,11 +38,17 @@ func NewHTTPS(ctx context.Context, endpoint string, tlsConfig *tls.Config, proxy
 		return nil, errors.New("verify: the HTTPS API needs a client certificate (tls.Config.Certificates)")
 	}
 	transport := &http.Transport{
-		TLSClientConfig:     tlsConfig.Clone(),
-		Proxy:               proxy,
-		ForceAttemptHTTP2:   false,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
+		TLSClientConfig:   tlsConfig.Clone(),
+		Proxy:             proxy,
+		ForceAttemptHTTP2: false,
+		// Calls share a bounded set of kept-alive connections: a burst
+		// of calls waits for a connection rather than opening (and
+		// handshaking) one each.
+		MaxConnsPerHost:     64,
+		MaxIdleConnsPerHost: 64,
+		// Below the server's 10 s idle limit, so a request never races
+		// the server closing an idle connection.
+		IdleConnTimeout:     5 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
 	b := &httpsBackend{

@@ -391,7 +391,7 @@ func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verifi
 	if err != nil {
 		var e *Error
 		// A call the context cancelled reports the context's error.
-		if errors.As(err, &e) && (e.Code == "cancelled" || e.Code == "deadline-exceeded") && ctx.Err() != nil {
+		if errors.As(err, &e) && (e.Code == "cancelled" || e.Code == "deadline-exceeded" || e.Code == "image-deadline-exceeded") && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err

@@ -5,7 +5,7 @@
 //!  "registry": {"allowed": ["ghcr.io/fluxcd", "127.0.0.1:5000"], "ca_pem": ["-----BEGIN CERTIFICATE-----..."],
 //!               "allow_http": false, "timeout_ms": 30000},
 //!  "cache": {"capacity": 10000, "ttl_seconds": 300},
-//!  "limits": {"max_request_bytes": 8388608, "max_blocking_calls": 64}}
+//!  "limits": {"max_request_bytes": 8388608, "max_concurrent_calls": 64}}
 //! ```
 //!
 //! Every field is optional; `{}` is the public-good Sigstore root, any
@@ -120,16 +120,16 @@ pub struct ApiLimits {
     /// Largest request accepted, in bytes.
     #[serde(default = "default_request_bytes")]
     pub max_request_bytes: usize,
-    /// Verifications running at once on blocking threads; more wait.
-    #[serde(default = "default_blocking")]
-    pub max_blocking_calls: usize,
+    /// Verifications running at once; more wait (within their deadline).
+    #[serde(default = "default_concurrent")]
+    pub max_concurrent_calls: usize,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
         Self {
             max_request_bytes: default_request_bytes(),
-            max_blocking_calls: default_blocking(),
+            max_concurrent_calls: default_concurrent(),
         }
     }
 }
@@ -138,6 +138,6 @@ fn default_request_bytes() -> usize {
     8 * 1024 * 1024
 }
 
-fn default_blocking() -> usize {
+fn default_concurrent() -> usize {
     64
 }

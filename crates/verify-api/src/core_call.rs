@@ -1,11 +1,10 @@
-//! The one place the core's (synchronous) image and artifact verification
-//! is called.
+//! The one place the core's image and artifact verification is called.
 //!
-//! Everything here runs on a blocking thread of the caller's runtime
-//! ([`tokio::task::spawn_blocking`], started by [`crate::engine`]); the
-//! registry client blocks on its own HTTP runtime. When the core's image
-//! API becomes async (branch `net`), these functions become `async` and the
-//! `spawn_blocking` in the engine goes away; nothing else changes.
+//! The core's image API is async (branch `net`): these are futures for the
+//! caller's runtime, and dropping one cancels its registry requests. The
+//! checks of fetched bytes run inline (CPU work; the engine bounds how
+//! many verifications run at once). Blob and file checks are synchronous
+//! CPU work without I/O.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +14,15 @@ use verify_core::cosign::{self, predicate_type_uri, CheckOptions};
 use verify_core::oci::{ManifestRef, OciLimits};
 use verify_core::slsa::{verify_artifact_provenance, verify_image_provenance};
 use verify_core::{ArtifactDigest, Policy, Verifier};
-use verify_registry::{ImageReference, RegistryClient};
+use verify_registry::{
+    Budget, Credential, Credentials, ImageReference, RegistryClient, Repository,
+};
 
 use crate::report::{ApiError, ArtifactReport, ImageVerdict};
 use crate::request::SlsaSpec;
+
+/// Bytes one image verification may read from registries in all.
+const IMAGE_BYTE_BUDGET: u64 = 64 * 1024 * 1024;
 
 /// What an image job verifies.
 pub(crate) enum ImageCheck {
@@ -30,60 +34,68 @@ pub(crate) enum ImageCheck {
     Slsa(SlsaSpec),
 }
 
-/// One image verification, owned so that it can move to a blocking thread.
+/// One image verification.
 pub(crate) struct ImageJob {
     pub verifier: Arc<Verifier>,
-    /// The engine's anonymous client.
+    /// The engine's client (no credentials of its own).
     pub client: RegistryClient,
-    /// The configuration for a per-call client, when the caller sent
-    /// credentials (built on the blocking thread, where its runtime may
-    /// also be dropped).
-    pub with_credentials: Option<verify_registry::RegistryConfig>,
+    /// The caller's credentials, for the reference's registry only.
+    pub credentials: Option<(String, String)>,
     pub reference: ImageReference,
     /// The reference as the caller wrote it (for errors).
     pub asked: String,
     pub check: ImageCheck,
     pub check_claims: bool,
     pub annotations: std::collections::BTreeMap<String, String>,
-    pub deadline: Duration,
+    pub budget: Budget,
 }
 
 impl ImageJob {
-    /// The client for this call: the engine's, or one with the caller's
-    /// credentials, dropped with the call.
-    pub(crate) fn client(&self) -> Result<RegistryClient, ApiError> {
-        match &self.with_credentials {
-            None => Ok(self.client.clone()),
-            Some(config) => RegistryClient::new(config.clone()).map_err(|e| ApiError::Internal {
-                detail: e.to_string(),
-            }),
+    pub(crate) fn new_budget(deadline: Duration) -> Budget {
+        Budget::new(deadline, IMAGE_BYTE_BUDGET)
+    }
+
+    /// The repository for this call: one deadline and byte budget for all
+    /// its requests, and the caller's credentials for its registry only
+    /// (never kept by the engine).
+    fn repository(&self) -> Repository {
+        let mut repository = self
+            .client
+            .repository(&self.reference)
+            .with_budget(&self.budget);
+        if let Some((username, password)) = &self.credentials {
+            let credentials = Credentials::new().with(
+                &self.reference.api_host,
+                Credential::Basic {
+                    username: username.clone(),
+                    password: password.clone(),
+                },
+            );
+            repository = repository.with_credentials(Arc::new(credentials));
         }
+        repository
     }
 }
 
 /// Resolve the reference's tag to a digest (a digest is returned as is).
-pub(crate) fn resolve(job: &ImageJob, client: &RegistryClient) -> Result<ArtifactDigest, ApiError> {
+pub(crate) async fn resolve(job: &ImageJob) -> Result<ArtifactDigest, ApiError> {
     if let Some(digest) = job.reference.digest {
         return Ok(digest);
     }
-    let repository = client
-        .repository(&job.reference)
-        .with_deadline(job.deadline);
+    let repository = job.repository();
     let reference = job.reference.manifest_ref();
     cosign::resolve(&repository, &reference, &OciLimits::default())
+        .await
         .map(|fetched| fetched.digest)
         .map_err(|e| ApiError::image(&job.asked, &e.into()))
 }
 
 /// Verify the image at `digest`.
-pub(crate) fn verify(
+pub(crate) async fn verify(
     job: &ImageJob,
-    client: &RegistryClient,
     digest: &ArtifactDigest,
 ) -> Result<ImageVerdict, ApiError> {
-    let repository = client
-        .repository(&job.reference)
-        .with_deadline(job.deadline);
+    let repository = job.repository();
     let name = job.reference.name();
     let mut last = None;
     match &job.check {
@@ -95,19 +107,22 @@ pub(crate) fn verify(
                 &OciLimits::default(),
                 &spec.options(),
             )
+            .await
             .map(|v| ImageVerdict::from_provenance(name, &v))
             .map_err(|e| ApiError::image_provenance(&job.asked, &e));
         }
         ImageCheck::Signatures(policies) => {
+            let options = check_options(job);
             for policy in policies {
-                let options = check_options(job, policy);
                 match cosign::verify_image_signatures(
                     &repository,
                     digest,
                     &job.verifier,
                     policy,
                     &options,
-                ) {
+                )
+                .await
+                {
                     Ok(sigs) => return Ok(ImageVerdict::from_signatures(name, *digest, &sigs)),
                     Err(e) => last = Some(ApiError::image(&job.asked, &e)),
                 }
@@ -115,8 +130,8 @@ pub(crate) fn verify(
         }
         ImageCheck::Attestations(policies, predicate) => {
             let uri = predicate_type_uri(predicate).map_err(ApiError::request)?;
+            let options = check_options(job);
             for policy in policies {
-                let options = check_options(job, policy);
                 match cosign::verify_image_attestations(
                     &repository,
                     digest,
@@ -124,7 +139,9 @@ pub(crate) fn verify(
                     policy,
                     &options,
                     Some(&uri),
-                ) {
+                )
+                .await
+                {
                     Ok(atts) => return Ok(ImageVerdict::from_attestations(name, *digest, &atts)),
                     Err(e) => last = Some(ApiError::image(&job.asked, &e)),
                 }
@@ -134,13 +151,13 @@ pub(crate) fn verify(
     Err(last.unwrap_or_else(|| ApiError::request("no signer given")))
 }
 
-/// The core's options for one signer: the log is never queried (the
-/// evidence must travel with the signature), as for Flux's key mode.
-fn check_options<'a>(job: &ImageJob, _policy: &Policy) -> CheckOptions<'a> {
+/// The core's options: the log is never queried (the evidence must travel
+/// with the signature), as for Flux's key mode.
+fn check_options<'a>(job: &ImageJob) -> CheckOptions<'a> {
     CheckOptions {
         limits: OciLimits::default(),
         annotations: job.annotations.clone(),
-        check_claims: job.check_claims,
+        insecure_skip_claims: !job.check_claims,
         offline: true,
         tlog: None,
     }

@@ -11,14 +11,16 @@
 //! verdict is looked up.
 //!
 //! Credentials sent with a request are used for that call only, for the
-//! reference's registry only: the call gets a registry client of its own
-//! that is dropped with it. Nothing the engine keeps was read with them
-//! except the verdict, which is a fact about the digest, not about the
-//! caller.
+//! reference's registry only (`verify_registry::Credentials` scoped to its
+//! API host, on that call's repository). Nothing the engine keeps was read
+//! with them except the verdict, which is a fact about the digest, not
+//! about the caller; registry tokens are cached by the client under a
+//! fingerprint of the credential that obtained them.
 //!
-//! The engine creates no async runtime; its `verify_*` methods are futures
-//! for the caller's runtime, and the core's synchronous work runs on that
-//! runtime's blocking threads (at most `limits.max_blocking_calls` at once).
+//! The engine creates no async runtime and no thread; its `verify_*`
+//! methods are futures for the caller's runtime (at most
+//! `limits.max_concurrent_calls` run at once), and dropping one cancels its
+//! registry requests.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -49,7 +51,6 @@ pub struct Engine {
 struct Inner {
     trust: RwLock<Arc<Trust>>,
     registry: RegistryClient,
-    registry_config: RegistryConfig,
     allowed: Option<Vec<String>>,
     cache: Option<moka::sync::Cache<[u8; 32], Arc<ImageVerdict>>>,
     permits: Arc<Semaphore>,
@@ -107,7 +108,7 @@ impl Engine {
             ..RegistryConfig::default()
         };
         let registry =
-            RegistryClient::new(registry_config.clone()).map_err(|e| ApiError::InvalidConfig {
+            RegistryClient::new(registry_config).map_err(|e| ApiError::InvalidConfig {
                 detail: e.to_string(),
             })?;
         let cache = (config.cache.capacity > 0).then(|| {
@@ -120,10 +121,9 @@ impl Engine {
             inner: Arc::new(Inner {
                 trust: RwLock::new(Arc::new(trust)),
                 registry,
-                registry_config,
                 allowed: config.registry.allowed.clone(),
                 cache,
-                permits: Arc::new(Semaphore::new(config.limits.max_blocking_calls.max(1))),
+                permits: Arc::new(Semaphore::new(config.limits.max_concurrent_calls.max(1))),
                 max_request_bytes: config.limits.max_request_bytes,
             }),
         })
@@ -254,33 +254,28 @@ impl Engine {
             }
             (None, _, None) => return Err(ApiError::request("a signer is required")),
         };
-        let with_credentials = request.credentials.as_ref().map(|c| RegistryConfig {
-            username: Some(c.username.clone()),
-            password: Some(c.password.clone()),
-            ..self.inner.registry_config.clone()
-        });
         let job = ImageJob {
             verifier: Arc::clone(&trust.verifier),
             client: self.inner.registry.clone(),
-            with_credentials,
+            credentials: request
+                .credentials
+                .as_ref()
+                .map(|c| (c.username.clone(), c.password.clone())),
             reference,
             asked: request.reference.clone(),
             check,
             check_claims: request.check_claims,
             annotations: request.annotations.clone(),
-            deadline,
+            budget: ImageJob::new_budget(deadline),
         };
-        let asked = request.reference.clone();
-        let this = self.clone();
-        let outcome = self
-            .blocking(deadline, move || {
-                let client = job.client()?;
-                let digest = core_call::resolve(&job, &client)?;
-                if let Some(verdict) = this.lookup(&trust, &job.reference, &digest, &request) {
+        let (verdict, cached) = self
+            .bounded(deadline, async {
+                let digest = core_call::resolve(&job).await?;
+                if let Some(verdict) = self.lookup(&trust, &job.reference, &digest, &request) {
                     return Ok((verdict, true));
                 }
-                let verdict = Arc::new(core_call::verify(&job, &client, &digest)?);
-                if let Some(cache) = &this.inner.cache {
+                let verdict = Arc::new(core_call::verify(&job, &digest).await?);
+                if let Some(cache) = &self.inner.cache {
                     cache.insert(
                         cache_key(&trust, &job.reference, &digest, &request),
                         Arc::clone(&verdict),
@@ -290,9 +285,9 @@ impl Engine {
             })
             .await?;
         Ok(ImageReport {
-            reference: asked,
-            cached: outcome.1,
-            verdict: outcome.0,
+            reference: request.reference,
+            cached,
+            verdict,
         })
     }
 
@@ -314,7 +309,7 @@ impl Engine {
                     artifact_digest(artifact_base64.as_deref(), artifact_sha256.as_deref())?;
                 let policies = policies(&signer)?;
                 let bundle = json_bytes(&bundle);
-                self.blocking(deadline, move || {
+                self.bounded(deadline, async {
                     core_call::verify_blob(&verifier, &digest, &bundle, &policies)
                 })
                 .await
@@ -328,7 +323,7 @@ impl Engine {
                 let digest =
                     artifact_digest(artifact_base64.as_deref(), artifact_sha256.as_deref())?;
                 let provenance = json_bytes(&provenance);
-                self.blocking(deadline, move || {
+                self.bounded(deadline, async {
                     core_call::verify_file_provenance(&verifier, &digest, &provenance, &slsa)
                 })
                 .await
@@ -336,34 +331,25 @@ impl Engine {
         }
     }
 
-    /// Run `work` on a blocking thread, within `deadline`, holding one of
-    /// the engine's permits for as long as it runs (even when the caller
-    /// stopped waiting).
-    async fn blocking<T: Send + 'static>(
+    /// Run `work` within `deadline`, holding one of the engine's permits
+    /// (verifications at once) while it runs. Dropping the future cancels
+    /// the work and its registry requests.
+    async fn bounded<T>(
         &self,
         deadline: Duration,
-        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+        work: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
         let ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
         let run = async {
-            let permit = Arc::clone(&self.inner.permits)
-                .acquire_owned()
-                .await
-                .map_err(|_| ApiError::Unavailable {
-                    detail: "the engine is shutting down".into(),
-                })?;
-            tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                work()
-            })
-            .await
-            .map_err(|e| ApiError::Internal {
-                detail: if e.is_panic() {
-                    "the verification panicked".into()
-                } else {
-                    e.to_string()
-                },
-            })?
+            let _permit =
+                self.inner
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::Unavailable {
+                        detail: "the engine is shutting down".into(),
+                    })?;
+            work.await
         };
         tokio::time::timeout(deadline, run)
             .await

@@ -734,6 +734,8 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
     assert_status(&output, 1);
     assert_eq!(failure_codes(&output).0, "registry-unauthorized");
 
+    // Plain HTTP (a loopback registry): the password is not sent unless
+    // plain HTTP was asked for explicitly.
     let output = w.run(
         "image",
         &reference,
@@ -742,6 +744,26 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
             "alice",
             "--registry-password",
             "s3cret",
+            "-o",
+            "json",
+        ],
+    );
+    assert_status(&output, 1);
+    assert_eq!(failure_codes(&output).0, "registry-unauthorized");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("--allow-http-registry"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = w.run(
+        "image",
+        &reference,
+        &[
+            "--registry-username",
+            "alice",
+            "--registry-password",
+            "s3cret",
+            "--allow-http-registry",
         ],
     );
     assert_status(&output, 0);
@@ -753,7 +775,11 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
         json!({"auths": {proxy.addr(): {"auth": base64_encode("alice:s3cret")}}}).to_string(),
     )
     .unwrap();
-    let mut args = vec!["image".to_string(), reference.clone()];
+    let mut args = vec![
+        "image".to_string(),
+        reference.clone(),
+        "--allow-http-registry".into(),
+    ];
     args.extend(w.keyless_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = verify_env(&args, &[("DOCKER_CONFIG", config_dir.to_str().unwrap())]);
@@ -819,6 +845,7 @@ fn bearer_tokens_are_obtained_from_the_registry_token_service() {
             "bob",
             "--registry-password",
             "hunter2",
+            "--allow-http-registry",
         ],
     );
     assert_status(&output, 0);
@@ -830,6 +857,7 @@ fn bearer_tokens_are_obtained_from_the_registry_token_service() {
             "bob",
             "--registry-password",
             "wrong",
+            "--allow-http-registry",
             "-o",
             "json",
         ],
@@ -1268,5 +1296,19 @@ fn bundles_found_through_the_referrers_api_verify_and_tampered_ones_are_refused(
     assert_eq!(
         failure_codes(&output).1,
         vec!["signature-manifest-missing".to_string()]
+    );
+    // A referrer listed for one image whose subject is another: its own
+    // reason, not "malformed".
+    let fourth = registry.image();
+    let elsewhere = registry.image();
+    let bundle = v3_bundle(&w, &elsewhere, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&elsewhere, &bundle);
+    registry.manifest(&referrer.digest, OCI_MANIFEST, &referrer.bytes);
+    registry.referrers(&fourth, std::slice::from_ref(&referrer));
+    let output = w.run("image", &registry.by_digest(&fourth), &["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["referrer-subject-mismatch".to_string()]
     );
 }

@@ -28,15 +28,16 @@
 //!   Nothing is shared between two handles (each has its own engine, cache,
 //!   registry client and runtime); the only process-wide state is the
 //!   core's documented signature memo (`verify_core::signature_memo`).
-//! - Threads: a handle starts one runtime worker thread (driving the
-//!   calls' timers and the cancel wakeups), blocking threads for
-//!   verifications in progress (at most `limits.max_blocking_calls`, idle
-//!   ones exit after 10 s), and its registry client's two HTTP threads.
-//!   A cached verification of a digest reference runs on the calling
-//!   thread and touches none of them.
+//! - Threads: each handle owns one tokio runtime (the libraries create
+//!   none) with two worker threads, which run the registry connections'
+//!   I/O; each call's future is driven on the calling thread
+//!   (`Runtime::block_on`). Its blocking pool only serves DNS lookups
+//!   (at most 8 threads, idle ones exit after 10 s). No other thread is
+//!   started by a handle. A cached verification of a digest reference runs
+//!   entirely on the calling thread, without the runtime.
 //! - Cancellation: [`verify_cancel_cancel`] from any thread makes the call
-//!   using that token return `cancelled` at once; work already on a
-//!   blocking thread stops at its own deadline (the call's `timeout_ms`).
+//!   using that token return `cancelled` at once; its future is dropped,
+//!   which cancels its registry requests.
 //!
 //! This is the only crate of the workspace that uses `unsafe`: each block
 //! dereferences a pointer the caller passed and says why that is sound.
@@ -185,11 +186,11 @@ pub unsafe extern "C" fn verify_engine_new(
         let config = unsafe { c_text(config_json, "config_json") }?;
         let engine = Engine::from_json(config.as_bytes())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .max_blocking_threads(512)
+            .worker_threads(2)
+            .max_blocking_threads(8)
             .thread_keep_alive(Duration::from_secs(10))
             .thread_name("verify-ffi")
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| ApiError::Internal {
                 detail: format!("cannot start the runtime: {e}"),
@@ -229,8 +230,8 @@ pub unsafe extern "C" fn verify_engine_free(engine: *mut VerifyEngine) {
         // SAFETY: non-null, from Box::into_raw in verify_engine_new, and the
         // caller frees it once.
         let mut boxed = unsafe { Box::from_raw(engine) };
-        // Work still on blocking threads finishes at its own deadline; the
-        // caller's thread does not wait for it.
+        // Nothing runs on it any more (the caller's calls have returned);
+        // do not wait for idle DNS threads.
         if let Some(runtime) = boxed.runtime.take() {
             runtime.shutdown_background();
         }
