@@ -4,7 +4,6 @@ package verify
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../crates/verify-ffi/include
-#cgo LDFLAGS: -L${SRCDIR}/../target/release -L${SRCDIR}/../target/debug -l:libverify_ffi.a -ldl -lm -lpthread
 #include <stdlib.h>
 #include "verify.h"
 */
@@ -19,7 +18,8 @@ import (
 )
 
 // NewCgo builds a Verifier on the embedded core (crates/verify-ffi's static
-// library, linked from ../target/release, else ../target/debug). The
+// library: ../target/release/libverify_ffi.a, or ../target/debug's with
+// the build tag verify_debug; see link_*.go). The
 // engine, its trust root and verdict cache are built once and shared by
 // every call.
 func NewCgo(ctx context.Context, opts ...Option) (Verifier, error) {

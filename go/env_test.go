@@ -46,17 +46,18 @@ const (
 
 // world is what TestMain starts.
 type world struct {
-	registry    string // host:port
-	trustedRoot []byte
-	subject     string
-	issuer      string
-	wrongSubj   string
-	keys        map[string][]byte // job name -> public key PEM
-	digests     map[string]string // "repo:tag" -> digest
-	apiURL      string
-	clientTLS   *tls.Config
-	rogueTLS    *tls.Config
-	silent      string // a "registry" that never answers
+	registry      string // host:port
+	trustedRoot   []byte
+	subject       string
+	issuer        string
+	wrongSubj     string
+	keys          map[string][]byte // job name -> public key PEM
+	digests       map[string]string // "repo:tag" -> digest
+	apiURL        string
+	apiNoCacheURL string // the same API with no verdict cache (benchmarks)
+	clientTLS     *tls.Config
+	rogueTLS      *tls.Config
+	silent        string // a "registry" that never answers
 }
 
 var env *world
@@ -66,10 +67,12 @@ func repoRoot() string {
 	return filepath.Dir(wd)
 }
 
+// targetBin is a binary of the Rust build the cgo backend links: release,
+// or debug with -tags verify_debug (VERIFY_TARGET_DIR overrides).
 func targetBin(rel string) string {
 	dir := os.Getenv("VERIFY_TARGET_DIR")
 	if dir == "" {
-		dir = filepath.Join(repoRoot(), "target", "debug")
+		dir = filepath.Join(repoRoot(), "target", buildProfile)
 	}
 	return filepath.Join(dir, rel)
 }
@@ -112,9 +115,18 @@ func startWorld(cleanups *[]func()) (*world, error) {
 	}
 	*cleanups = append(*cleanups, func() { silent.Close() })
 	w.silent = silent.Addr().String()
-	if err := w.startAPI(dir, cleanups); err != nil {
+	m, err := makeTLS()
+	if err != nil {
 		return nil, err
 	}
+	if w.apiURL, err = w.startAPI(dir, "cached", m, nil, cleanups); err != nil {
+		return nil, err
+	}
+	if w.apiNoCacheURL, err = w.startAPI(dir, "uncached", m, map[string]any{"capacity": 0}, cleanups); err != nil {
+		return nil, err
+	}
+	w.clientTLS = &tls.Config{RootCAs: m.pool, Certificates: []tls.Certificate{m.client}}
+	w.rogueTLS = &tls.Config{RootCAs: m.pool, Certificates: []tls.Certificate{m.rogue}}
 	return w, nil
 }
 
@@ -455,48 +467,45 @@ func makeTLS() (*tlsMaterial, error) {
 	return m, nil
 }
 
-func (w *world) startAPI(dir string, cleanups *[]func()) error {
-	m, err := makeTLS()
-	if err != nil {
-		return err
-	}
+func (w *world) startAPI(dir, label string, m *tlsMaterial, cache map[string]any, cleanups *[]func()) (string, error) {
 	files := map[string][]byte{"ca.pem": m.caPEM, "server.pem": m.serverPEM, "server-key.pem": m.serverKeyPEM, "root.json": w.trustedRoot}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			return err
+			return "", err
 		}
 	}
-	config, _ := json.Marshal(map[string]any{
+	engine := map[string]any{
 		"trust_root": map[string]any{"file": filepath.Join(dir, "root.json")},
 		"registry":   map[string]any{"allowed": []string{w.registry, w.silent}},
-	})
-	configFile := filepath.Join(dir, "engine.json")
+	}
+	if cache != nil {
+		engine["cache"] = cache
+	}
+	config, _ := json.Marshal(engine)
+	configFile := filepath.Join(dir, "engine-"+label+".json")
 	if err := os.WriteFile(configFile, config, 0o600); err != nil {
-		return err
+		return "", err
 	}
 	cmd := exec.Command(targetBin(filepath.Join("examples", "verify-api-server")),
 		"--config", configFile, "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server-key.pem"),
 		"--client-ca", filepath.Join(dir, "ca.pem"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err
+		return "", err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return "", err
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("verify-api-server (build it: cargo build -p verify-api --example verify-api-server): %w", err)
+		return "", fmt.Errorf("verify-api-server (build it: cargo build -p verify-api --example verify-api-server): %w", err)
 	}
 	*cleanups = append(*cleanups, func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("verify-api-server did not start: %w", err)
+		return "", fmt.Errorf("verify-api-server did not start: %w", err)
 	}
 	addr := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-	w.apiURL = "https://" + addr
-	w.clientTLS = &tls.Config{RootCAs: m.pool, Certificates: []tls.Certificate{m.client}}
-	w.rogueTLS = &tls.Config{RootCAs: m.pool, Certificates: []tls.Certificate{m.rogue}}
-	return nil
+	return "https://" + addr, nil
 }
