@@ -55,7 +55,8 @@ type Verification struct {
 	Digest string
 	// Cached is true when the verdict came from the engine's cache.
 	Cached bool
-	// Raw is the core's JSON answer (signatures as cosign prints them).
+	// Raw is the core's JSON answer (with WithSignatures, the verified
+	// signatures as cosign prints them).
 	Raw json.RawMessage
 }
 
@@ -125,6 +126,7 @@ type options struct {
 	allowed      []string
 	cacheSize    int
 	timeout      time.Duration
+	signatures   bool
 }
 
 // Option configures a Verifier.
@@ -205,6 +207,13 @@ func WithCacheSize(n int) Option {
 	return func(o *options) { o.cacheSize = n }
 }
 
+// WithSignatures asks for the verified signatures in Verification.Raw
+// (cosign's JSON); without it the answer carries the verdict only, which
+// keeps a cached verification short.
+func WithSignatures() Option {
+	return func(o *options) { o.signatures = true }
+}
+
 // WithTimeout bounds each call whose context has no deadline (default 60 s).
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
@@ -243,6 +252,7 @@ type imageRequest struct {
 	Reference   string       `json:"reference"`
 	Signer      signerSpec   `json:"signer"`
 	Credentials *credentials `json:"credentials,omitempty"`
+	Summary     bool         `json:"summary,omitempty"`
 }
 
 type signerSpec struct {
@@ -372,7 +382,7 @@ func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verifi
 	if err != nil {
 		return nil, err
 	}
-	request, err := json.Marshal(imageRequest{Reference: ref.Name(), Signer: v.signer, Credentials: creds})
+	request, err := json.Marshal(imageRequest{Reference: ref.Name(), Signer: v.signer, Credentials: creds, Summary: !v.opts.signatures})
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,10 @@ echo "== conformance (SLSA: verify-artifact and verify-image, slsa-verifier's ca
 echo "== C header (cbindgen) up to date"
 scripts/gen-header.sh --check
 echo "== go: build the Rust parts it links and runs"
-cargo build --release --locked -p verify-ffi -p verify-testkit --bin verify-testkit -p verify-api --example verify-api-server
+# (Three invocations: a target flag such as --bin applies to every -p.)
+cargo build --release --locked -p verify-ffi
+cargo build --release --locked -p verify-testkit --bin verify-testkit
+cargo build --release --locked -p verify-api --example verify-api-server
 echo "== go vet / gofmt / go test -race"
 (
   cd go

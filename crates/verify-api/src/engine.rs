@@ -191,6 +191,7 @@ impl Engine {
             .map(|verdict| ImageReport {
                 reference: request.reference.clone(),
                 cached: true,
+                summary: request.summary,
                 verdict,
             }))
     }
@@ -239,6 +240,7 @@ impl Engine {
                 return Ok(ImageReport {
                     reference: request.reference,
                     cached: true,
+                    summary: request.summary,
                     verdict,
                 });
             }
@@ -287,6 +289,7 @@ impl Engine {
         Ok(ImageReport {
             reference: request.reference,
             cached,
+            summary: request.summary,
             verdict,
         })
     }

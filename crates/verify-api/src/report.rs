@@ -80,6 +80,8 @@ pub struct ImageReport {
     pub reference: String,
     /// Whether the verdict came from the cache.
     pub cached: bool,
+    /// Leave the signatures and attestations out of the JSON.
+    pub summary: bool,
     /// The verdict.
     pub verdict: std::sync::Arc<ImageVerdict>,
 }
@@ -88,6 +90,15 @@ impl ImageReport {
     /// `{"verified": true, "reference", "name", "digest", "cached", "signatures", "attestations"[, "slsa"]}`.
     pub fn to_json(&self) -> Value {
         let v = &self.verdict;
+        if self.summary {
+            return json!({
+                "verified": true,
+                "reference": self.reference,
+                "name": v.name,
+                "digest": v.digest.to_string(),
+                "cached": self.cached,
+            });
+        }
         let mut out = json!({
             "verified": true,
             "reference": self.reference,

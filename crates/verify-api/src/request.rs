@@ -50,6 +50,11 @@ pub struct ImageRequest {
     /// Annotations every signature must carry.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// Answer with the verdict only (no signatures or attestations): for
+    /// callers that need the digest and the outcome, it keeps the hot path
+    /// (a cached digest) short.
+    #[serde(default)]
+    pub summary: bool,
 }
 
 fn yes() -> bool {
