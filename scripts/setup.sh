@@ -33,3 +33,8 @@ if ! python3 -c 'import tuf.api.metadata, securesystemslib.signer, cryptography'
   python3 -m pip install -q 'tuf==7.0.1' 'securesystemslib[crypto]==1.6.0' 2>/dev/null \
     || python3 -m pip install -q --break-system-packages 'tuf==7.0.1' 'securesystemslib[crypto]==1.6.0'
 fi
+# The C header of crates/verify-ffi is generated (and checked) with cbindgen.
+command -v cbindgen >/dev/null 2>&1 || cargo install --locked cbindgen
+# The Go package (go/) needs Go >= 1.24 (the machine's /usr/local/go; Debian's
+# golang-go is too old); its tests start docker-registry (above).
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go >= 1.24 is needed for go/ (https://go.dev/dl/)" >&2

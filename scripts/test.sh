@@ -35,3 +35,27 @@ echo "== conformance (Sigstore bundles)"
 "$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/sigstore/cases" --label sigstore
 echo "== conformance (SLSA: verify-artifact and verify-image, slsa-verifier's cases)"
 "$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/slsa/cases" --label slsa
+
+# -- Go package (go/): the C ABI through cgo and the HTTPS verify API --------
+# Appended step (issue 9). Builds what the Go tests link and start (the static
+# library, the test Sigstore's signer, the test verify API server), checks
+# that the committed C header matches the code, then go vet, gofmt and
+# `go test -race` (a real docker-registry on loopback, both backends).
+echo "== C header (cbindgen) up to date"
+scripts/gen-header.sh --check
+echo "== go: build the Rust parts it links and runs"
+# (Three invocations: a target flag such as --bin applies to every -p.)
+cargo build --release --locked -p verify-ffi
+cargo build --release --locked -p verify-testkit --bin verify-testkit
+cargo build --release --locked -p verify-api --example verify-api-server
+echo "== go vet / gofmt / go test -race"
+(
+  cd go
+  go vet ./...
+  unformatted="$(gofmt -l .)"
+  if [ -n "$unformatted" ]; then
+    echo "gofmt: not formatted: $unformatted" >&2
+    exit 1
+  fi
+  go test -race -count=1 ./...
+)

@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use verify_core::cosign::{ImageError, VerifiedAttestation, VerifiedSignature};
 use verify_core::oci::Platform;
 use verify_core::{ArtifactDigest, SignerKind, Verified};
@@ -159,66 +159,10 @@ fn print_certificate(verified: &Verified) {
     }
 }
 
-/// A signature payload as cosign's JSON output shows it.
+/// A signature payload as cosign's JSON output shows it (shared with the
+/// C ABI and the HTTPS API).
 fn cosign_payload(sig: &VerifiedSignature) -> Value {
-    let mut payload = sig.claims.clone();
-    let Some(object) = payload.as_object_mut() else {
-        return payload;
-    };
-    let mut optional = match object.remove("optional") {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    if let Some(cert) = &sig.verified.certificate {
-        optional.insert(
-            "Subject".into(),
-            json!(cert.subject.clone().unwrap_or_default()),
-        );
-        if let Some(issuer) = &cert.issuer {
-            optional.insert("Issuer".into(), json!(issuer));
-            optional.insert("1.3.6.1.4.1.57264.1.1".into(), json!(issuer));
-        }
-        for (oid, name, value) in [
-            (
-                "1.3.6.1.4.1.57264.1.2",
-                "githubWorkflowTrigger",
-                &cert.github_workflow_trigger,
-            ),
-            (
-                "1.3.6.1.4.1.57264.1.3",
-                "githubWorkflowSha",
-                &cert.github_workflow_sha,
-            ),
-            (
-                "1.3.6.1.4.1.57264.1.4",
-                "githubWorkflowName",
-                &cert.github_workflow_name,
-            ),
-            (
-                "1.3.6.1.4.1.57264.1.5",
-                "githubWorkflowRepository",
-                &cert.github_workflow_repository,
-            ),
-            (
-                "1.3.6.1.4.1.57264.1.6",
-                "githubWorkflowRef",
-                &cert.github_workflow_ref,
-            ),
-        ] {
-            if let Some(value) = value {
-                optional.insert(oid.into(), json!(value));
-                optional.insert(name.into(), json!(value));
-            }
-        }
-    }
-    if let Some(bundle) = &sig.rekor_bundle {
-        optional.insert("Bundle".into(), bundle.clone());
-    }
-    if let Some(ts) = &sig.rfc3161_timestamp {
-        optional.insert("RFC3161Timestamp".into(), ts.clone());
-    }
-    object.insert("optional".into(), Value::Object(optional));
-    payload
+    verify_api::report::cosign_payload(sig)
 }
 
 /// Print why an image failed; exit status 1 (2 for an unusable reference or
@@ -226,28 +170,7 @@ fn cosign_payload(sig: &VerifiedSignature) -> Value {
 pub fn failure(format: OutputFormat, image: &str, error: &ImageError) -> ExitCode {
     match format {
         OutputFormat::Json => {
-            let failures: Vec<Value> = match error {
-                ImageError::NoneVerified { failures, .. } => failures
-                    .iter()
-                    .map(|f| {
-                        json!({
-                            "origin": f.origin.to_string(),
-                            "code": f.error.code(),
-                            "message": f.error.to_string(),
-                        })
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            println!(
-                "{}",
-                json!({
-                    "verified": false,
-                    "image": image,
-                    "reason": {"code": error.code(), "message": error.to_string()},
-                    "failures": failures,
-                })
-            );
+            println!("{}", verify_api::report::image_failure_json(image, error));
         }
         OutputFormat::Text => eprintln!("Error: {error} [{}]", error.code()),
     }

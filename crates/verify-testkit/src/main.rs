@@ -13,8 +13,13 @@
 //!   a key-based v0.3 bundle over `artifact` signed with it;
 //! - `identity.txt`: the certificate identity on its first line and the OIDC
 //!   issuer on its second.
+//!
+//! `verify-testkit sign-images --jobs JOBS.json --out DIR` signs images a
+//! test pushed (see `sign_images.rs`).
 
 #![forbid(unsafe_code)]
+
+mod sign_images;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -32,6 +37,16 @@ struct Cli {
 enum Command {
     /// Write a trusted root, an artifact and bundles over it into a directory.
     GenExample {
+        /// The directory to write (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make cosign signature layers for images pushed by a test (see
+    /// `sign_images.rs`).
+    SignImages {
+        /// The jobs (JSON).
+        #[arg(long)]
+        jobs: PathBuf,
         /// The directory to write (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -107,6 +122,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::GenExample { out } => gen_example(&out),
+        Command::SignImages { jobs, out } => sign_images::run(&jobs, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

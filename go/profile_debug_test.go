@@ -1,0 +1,5 @@
+//go:build verify_debug
+
+package verify
+
+const buildProfile = "debug"
