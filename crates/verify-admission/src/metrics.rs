@@ -89,8 +89,8 @@ impl Metrics {
         let latency = Family::<EndpointLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(
                 [
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                    5.0, 10.0,
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
                 ]
                 .into_iter(),
             )
@@ -216,12 +216,19 @@ impl Metrics {
 
     /// When the trusted root in use was written.
     pub fn set_trust_root_time(&self, at: SystemTime) {
-        *self.trust_root_time.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+        *self
+            .trust_root_time
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(at);
     }
 
     /// The text exposition format.
     pub fn encode(&self) -> String {
-        if let Some(at) = *self.trust_root_time.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(at) = *self
+            .trust_root_time
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
             let age = SystemTime::now()
                 .duration_since(at)
                 .unwrap_or_default()

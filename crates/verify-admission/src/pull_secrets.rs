@@ -268,7 +268,9 @@ impl PullSecrets {
                 names.extend(secret_names(Some(&listed)));
             }
             Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(namespace, account, error = %e, "cannot read the ServiceAccount's imagePullSecrets"),
+            Ok(Err(e)) => {
+                tracing::warn!(namespace, account, error = %e, "cannot read the ServiceAccount's imagePullSecrets")
+            }
             Err(_) => tracing::warn!(namespace, account, "reading the ServiceAccount timed out"),
         }
         let mut seen = BTreeSet::new();
@@ -329,12 +331,26 @@ mod tests {
             "127.0.0.1:5000/team-a": {"username": "a", "password": "pa"},
             "127.0.0.1:5000": {"username": "any", "password": "p"},
         }});
-        let entries =
-            parse_docker_config(config.to_string().as_bytes(), false, "ns/s").unwrap();
+        let entries = parse_docker_config(config.to_string().as_bytes(), false, "ns/s").unwrap();
         let creds = TenantCredentials { entries };
-        assert_eq!(creds.for_image("docker.io", "library/x").unwrap().username, "hub");
-        assert_eq!(creds.for_image("127.0.0.1:5000", "team-a/app").unwrap().username, "a");
-        assert_eq!(creds.for_image("127.0.0.1:5000", "team-ab/app").unwrap().username, "any");
+        assert_eq!(
+            creds.for_image("docker.io", "library/x").unwrap().username,
+            "hub"
+        );
+        assert_eq!(
+            creds
+                .for_image("127.0.0.1:5000", "team-a/app")
+                .unwrap()
+                .username,
+            "a"
+        );
+        assert_eq!(
+            creds
+                .for_image("127.0.0.1:5000", "team-ab/app")
+                .unwrap()
+                .username,
+            "any"
+        );
         assert!(creds.for_image("127.0.0.1:5001", "team-a/app").is_none());
         assert!(creds.for_image("ghcr.io", "x").is_none());
     }

@@ -206,7 +206,11 @@ mod tests {
             Some("/spec/jobTemplate/spec/template/spec")
         );
         assert_eq!(pod_spec_pointer("", "ConfigMap"), None);
-        let old = images(&json!({"spec": {"containers": [{"name": "a", "image": "x:1"}]}}), "/spec").unwrap();
+        let old = images(
+            &json!({"spec": {"containers": [{"name": "a", "image": "x:1"}]}}),
+            "/spec",
+        )
+        .unwrap();
         let new = images(
             &json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}}),
             "/spec",
