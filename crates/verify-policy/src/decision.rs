@@ -69,12 +69,73 @@ pub struct AuthorityFailure {
     pub message: String,
 }
 
-/// Every matching policy must pass (AND); within one policy one authority passing is enough (OR).
+/// Every matching policy must pass (AND); within one policy one authority
+/// passing is enough (OR), tried in order, stopping at the first that
+/// passes.
+///
+/// A policy in `warn` mode that fails does not deny: its failure becomes a
+/// warning. `policies` empty admits (the caller decides what an image no
+/// policy matches gets). The image is always checked at `image.digest`.
 pub async fn evaluate(
     policies: &[&Policy],
     image: &ImageAtDigest,
     ctx: &EvalContext<'_>,
 ) -> Decision {
-    let _ = (policies, image, ctx);
-    todo!()
+    let mut decision = Decision {
+        allowed: true,
+        outcomes: Vec::with_capacity(policies.len()),
+        warnings: Vec::new(),
+    };
+    for policy in policies {
+        let outcome = evaluate_policy(policy, image, ctx).await;
+        if !outcome.passed {
+            match policy.mode {
+                Mode::Enforce => decision.allowed = false,
+                Mode::Warn => decision.warnings.push(format!(
+                    "{}: policy {} (warn mode) failed: {}",
+                    image.reference,
+                    policy.name,
+                    outcome
+                        .failures
+                        .iter()
+                        .map(|f| format!("{}: {} [{}]", f.authority, f.message, f.code))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            }
+        }
+        decision.outcomes.push(outcome);
+    }
+    decision
+}
+
+async fn evaluate_policy(
+    policy: &Policy,
+    image: &ImageAtDigest,
+    ctx: &EvalContext<'_>,
+) -> PolicyOutcome {
+    let mut outcome = PolicyOutcome {
+        policy: policy.name.clone(),
+        mode: policy.mode,
+        passed: false,
+        authority: None,
+        identities: Vec::new(),
+        failures: Vec::new(),
+    };
+    for authority in &policy.spec.authorities {
+        match crate::authority::check(authority, image, ctx).await {
+            Ok(identities) => {
+                outcome.passed = true;
+                outcome.authority = Some(authority.name.clone());
+                outcome.identities = identities;
+                break;
+            }
+            Err(failure) => outcome.failures.push(AuthorityFailure {
+                authority: authority.name.clone(),
+                code: failure.code.to_string(),
+                message: failure.message,
+            }),
+        }
+    }
+    outcome
 }

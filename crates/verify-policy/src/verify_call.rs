@@ -1,0 +1,179 @@
+//! The one place evaluation calls the core's image verification.
+//!
+//! The core's image functions are synchronous today; branch `net` makes
+//! them async. Every call goes through this module so that switching is
+//! local: these functions are already `async` for their callers.
+//!
+//! Until then each call runs on the caller's task. A server that must not
+//! block its runtime threads runs [`crate::evaluate`] where blocking is
+//! allowed (e.g. `tokio::task::spawn_blocking` + `Handle::block_on`), or
+//! waits for the async core.
+//!
+//! [`FormatFilter`] restricts a source to one signature format, so that an
+//! authority with `signatureFormat: legacy` never accepts a bundle
+//! referrer and one with `bundle` never accepts cosign's tag scheme
+//! (policy-controller reads only the format asked for).
+
+use verify_core::buildkit::{verify_in_index_statement, BuildkitError, InIndexStatement};
+use verify_core::cosign::{self, CheckOptions, ImageError, VerifiedAttestation, VerifiedSignature};
+use verify_core::oci::{
+    fetch_manifest, ImageSource, Manifest, ManifestRef, OciLimits, Platform, RawManifest,
+    SourceError,
+};
+use verify_core::{ArtifactDigest, Policy, Verifier};
+
+use crate::model::SignatureFormat;
+
+/// Verified signatures of `image` in the format asked for.
+pub(crate) async fn signatures(
+    source: &dyn ImageSource,
+    image: &ArtifactDigest,
+    verifier: &Verifier,
+    policy: &Policy,
+    options: &CheckOptions<'_>,
+    format: SignatureFormat,
+) -> Result<Vec<VerifiedSignature>, ImageError> {
+    let source = FormatFilter {
+        inner: source,
+        format,
+    };
+    cosign::verify_image_signatures(&source, image, verifier, policy, options)
+}
+
+/// Verified attestations of `image` (every predicate type) in the format
+/// asked for.
+pub(crate) async fn attestations(
+    source: &dyn ImageSource,
+    image: &ArtifactDigest,
+    verifier: &Verifier,
+    policy: &Policy,
+    options: &CheckOptions<'_>,
+    format: SignatureFormat,
+) -> Result<Vec<VerifiedAttestation>, ImageError> {
+    let source = FormatFilter {
+        inner: source,
+        format,
+    };
+    cosign::verify_image_attestations(&source, image, verifier, policy, options, None)
+}
+
+/// The platforms of the image index `index` (attestation manifests
+/// excluded), or why it is not an index.
+pub(crate) async fn index_platforms(
+    source: &dyn ImageSource,
+    index: &ArtifactDigest,
+    limits: &OciLimits,
+) -> Result<Vec<Platform>, BuildkitError> {
+    let name = format!("{}@{index}", source.name());
+    let fetched = fetch_manifest(source, &ManifestRef::Digest(*index), limits)?
+        .ok_or_else(|| SourceError::NotFound { what: name.clone() })?;
+    let Manifest::Index(image_index) = fetched.manifest else {
+        return Err(BuildkitError::NotAnIndex {
+            image: name,
+            found: fetched.manifest.media_type().to_string(),
+        });
+    };
+    Ok(image_index
+        .manifests
+        .iter()
+        .filter(|d| {
+            d.annotations
+                .get(verify_core::buildkit::REFERENCE_TYPE)
+                .map(String::as_str)
+                != Some(verify_core::buildkit::ATTESTATION_MANIFEST)
+        })
+        .filter_map(|d| d.platform.clone())
+        .collect())
+}
+
+/// BuildKit's statement of `predicate_type` for `platform`, vouched for by
+/// the index signature.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn in_index(
+    source: &dyn ImageSource,
+    index: &ArtifactDigest,
+    platform: &Platform,
+    predicate_type: &str,
+    verifier: &Verifier,
+    policy: &Policy,
+    options: &CheckOptions<'_>,
+    format: SignatureFormat,
+) -> Result<InIndexStatement, BuildkitError> {
+    let source = FormatFilter {
+        inner: source,
+        format,
+    };
+    verify_in_index_statement(
+        &source,
+        index,
+        platform,
+        predicate_type,
+        verifier,
+        policy,
+        options,
+    )
+}
+
+/// A source that hides the signature format not asked for.
+struct FormatFilter<'a> {
+    inner: &'a dyn ImageSource,
+    format: SignatureFormat,
+}
+
+/// `sha256-<hex>.sig` / `.att`: cosign's tag scheme.
+fn is_cosign_tag(tag: &str) -> bool {
+    tag.starts_with("sha256-") && (tag.ends_with(".sig") || tag.ends_with(".att"))
+}
+
+/// `sha256-<hex>`: the OCI referrers tag schema (the fallback for
+/// registries without the referrers API).
+fn is_referrers_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+impl ImageSource for FormatFilter<'_> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn manifest(
+        &self,
+        reference: &ManifestRef,
+        max_bytes: usize,
+    ) -> Result<Option<RawManifest>, SourceError> {
+        if let ManifestRef::Tag(tag) = reference {
+            let hidden = match self.format {
+                SignatureFormat::Legacy => is_referrers_tag(tag),
+                SignatureFormat::Bundle => is_cosign_tag(tag),
+            };
+            if hidden {
+                return Ok(None);
+            }
+        }
+        self.inner.manifest(reference, max_bytes)
+    }
+
+    fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
+        self.inner.blob(digest, max_bytes)
+    }
+
+    fn referrers(
+        &self,
+        subject: &ArtifactDigest,
+        max_bytes: usize,
+    ) -> Result<Option<RawManifest>, SourceError> {
+        match self.format {
+            // No referrers API and, above, no referrers tag: no bundles.
+            SignatureFormat::Legacy => Ok(Some(RawManifest {
+                bytes: EMPTY_INDEX.to_vec(),
+                media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+            })),
+            SignatureFormat::Bundle => self.inner.referrers(subject, max_bytes),
+        }
+    }
+}
+
+/// An empty referrers index.
+const EMPTY_INDEX: &[u8] =
+    br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
