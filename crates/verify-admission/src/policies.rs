@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use verify_policy::PolicySet;
+use verify_policy::{LintReport, PolicySet, TrustRoots};
 
 use crate::metrics::Metrics;
 
@@ -22,16 +22,19 @@ const MAX_POLICY_FILE: u64 = 4 * 1024 * 1024;
 /// The set in force.
 pub struct PolicyStore {
     dir: PathBuf,
+    trust: Arc<TrustRoots>,
     current: RwLock<Arc<PolicySet>>,
     fingerprint: RwLock<String>,
 }
 
 impl PolicyStore {
-    /// Load `dir`; the first set must load.
-    pub fn load(dir: &Path) -> Result<Self, verify_policy::LintReport> {
-        let set = PolicySet::load_dir(dir)?;
+    /// Load `dir`; the first set must load, and every `trustRootRef` in
+    /// it must name one of `trust`.
+    pub fn load(dir: &Path, trust: Arc<TrustRoots>) -> Result<Self, LintReport> {
+        let set = load_checked(dir, &trust)?;
         Ok(Self {
             dir: dir.to_path_buf(),
+            trust,
             current: RwLock::new(Arc::new(set)),
             fingerprint: RwLock::new(fingerprint(dir)),
         })
@@ -55,7 +58,7 @@ impl PolicyStore {
             return;
         }
         *self.fingerprint.write().unwrap_or_else(|p| p.into_inner()) = now;
-        match PolicySet::load_dir(&self.dir) {
+        match load_checked(&self.dir, &self.trust) {
             Ok(set) => {
                 let old = self.current().hash().to_string();
                 let new = set.hash().to_string();
@@ -88,6 +91,12 @@ impl PolicyStore {
             let _ = tokio::task::spawn_blocking(move || store.check(&metrics)).await;
         }
     }
+}
+
+fn load_checked(dir: &Path, trust: &TrustRoots) -> Result<PolicySet, LintReport> {
+    let set = PolicySet::load_dir(dir)?;
+    set.check_trust_roots(trust)?;
+    Ok(set)
 }
 
 /// A hash of the names and contents of the policy files in `dir` (what

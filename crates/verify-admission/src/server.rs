@@ -55,8 +55,6 @@ pub fn build_engine(
     config: EngineConfig,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<Engine>, StartError> {
-    let policies = PolicyStore::load(&common.policies).map_err(StartError::Policies)?;
-    metrics.set_policy_hash("", policies.current().hash());
     let limits = Limits::default();
     let root = match &common.trusted_root {
         Some(path) => {
@@ -81,6 +79,10 @@ pub fn build_engine(
             .load_dir(dir)
             .map_err(|e| StartError::Trust(format!("--trust-roots: {e}")))?;
     }
+    let trust = Arc::new(trust);
+    let policies =
+        PolicyStore::load(&common.policies, Arc::clone(&trust)).map_err(StartError::Policies)?;
+    metrics.set_policy_hash("", policies.current().hash());
     let registries = Registries::new(RegistrySettings {
         docker_config: common.docker_config.clone(),
         allow_http: common.allow_http_registry,
@@ -92,7 +94,7 @@ pub fn build_engine(
     Ok(Arc::new(Engine::new(
         config,
         Arc::new(policies),
-        Arc::new(trust),
+        trust,
         registries,
         metrics,
     )))

@@ -62,8 +62,21 @@ pub(super) async fn admission(
         .metrics
         .request(endpoint, &review.kind.kind, decision, took);
     log.emit(&review, endpoint, decision, took, &response);
-    let body = serde_json::to_vec(&response.into_review()).unwrap_or_default();
-    respond(StatusCode::OK, "application/json", body)
+    respond(StatusCode::OK, "application/json", encode(response))
+}
+
+/// The AdmissionReview JSON for `response`. kube's `AdmissionResponse`
+/// serialises `patch` (`Vec<u8>`) as an array of numbers; the API server
+/// reads it as Go's `[]byte`, a base64 string, so it is written that way
+/// here.
+pub(crate) fn encode(response: AdmissionResponse) -> Vec<u8> {
+    use base64::Engine as _;
+    let patch = response.patch.clone();
+    let mut review = serde_json::to_value(response.into_review()).unwrap_or_default();
+    if let (Some(patch), Some(slot)) = (patch, review.pointer_mut("/response/patch")) {
+        *slot = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(patch));
+    }
+    serde_json::to_vec(&review).unwrap_or_default()
 }
 
 async fn read_body(
