@@ -55,7 +55,7 @@ pub enum TrustRootsError {
         /// Its file.
         path: String,
         /// Why.
-        source: TrustRootError,
+        source: Box<TrustRootError>,
     },
     /// A verifier could not be built for a root.
     #[error("trust root {name:?}: {source}")]
@@ -63,7 +63,7 @@ pub enum TrustRootsError {
         /// The root's name.
         name: String,
         /// Why.
-        source: VerifyError,
+        source: Box<VerifyError>,
     },
     /// More root files than the bound.
     #[error("more than {limit} trust roots in {path}")]
@@ -132,13 +132,13 @@ impl TrustRoots {
                 TrustRootsError::Invalid {
                     name: name.clone(),
                     path: path.display().to_string(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
             let verifier = Verifier::new(root)
                 .map_err(|source| TrustRootsError::Verifier {
                     name: name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?
                 .with_limits(limits)
                 .with_cache(NAMED_ROOT_CACHE);
