@@ -85,16 +85,28 @@ pub async fn review(args: ReviewArgs) -> ExitCode {
         Ok(Err(e)) => return usage(args.output, &e.to_string()),
         Err(e) => return usage(args.output, &e.to_string()),
     };
+    let code = decide(&engine, inputs, args.output).await;
+    // verify-registry's client owns a runtime (until the async registry
+    // API lands): it must not be dropped on a runtime thread.
+    let _ = tokio::task::spawn_blocking(move || drop(engine)).await;
+    code
+}
+
+async fn decide(
+    engine: &Arc<crate::verify::Engine>,
+    inputs: Vec<Input>,
+    output: Output,
+) -> ExitCode {
     let mut denied = false;
     let mut results = Vec::new();
     for input in inputs {
         let request = match admission::parse(&input.review) {
             Ok(r) => r,
-            Err(e) => return usage(args.output, &format!("{}: {e}", input.source)),
+            Err(e) => return usage(output, &format!("{}: {e}", input.source)),
         };
         let plan = match admission::plan(&request) {
             Ok(p) => p,
-            Err(e) => return usage(args.output, &format!("{}: {e}", input.source)),
+            Err(e) => return usage(output, &format!("{}: {e}", input.source)),
         };
         let base = AdmissionResponse::from(&request);
         let (response, checks) = match plan.skip {
@@ -115,7 +127,7 @@ pub async fn review(args: ReviewArgs) -> ExitCode {
         denied |= !response.allowed;
         results.push((input.source, plan, response, checks));
     }
-    match args.output {
+    match output {
         Output::Json => {
             let objects: Vec<Value> = results
                 .iter()

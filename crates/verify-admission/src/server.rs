@@ -117,6 +117,20 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
                 .map_err(|e| StartError::Setup(e.to_string()))??,
         )
     };
+    let result = serve(args, engine.clone(), metrics, provider, interval).await;
+    // verify-registry's client owns a runtime (until the async registry
+    // API lands): it must not be dropped on a runtime thread.
+    let _ = tokio::task::spawn_blocking(move || drop(engine)).await;
+    result
+}
+
+async fn serve(
+    args: ServeArgs,
+    engine: Option<Arc<Engine>>,
+    metrics: Arc<Metrics>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    interval: Duration,
+) -> Result<(), StartError> {
     let pull_secrets = if args.no_pull_secrets || args.noop {
         PullSecrets::disabled()
     } else if args.kubeconfig.is_some() || args.kube_api.is_some() || in_cluster() {

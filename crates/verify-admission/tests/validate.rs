@@ -335,3 +335,94 @@ fn malformed_reviews_get_400_and_oversized_bodies_413() {
     // The server is still up.
     assert_eq!(w.get("/healthz").0, 200);
 }
+
+#[test]
+fn review_gives_the_servers_decisions_offline() {
+    let f = flux(Vec::new(), &[]);
+    let w = &f.webhook;
+    let dir = TempDir::new("review");
+    let list =
+        json!({"apiVersion": "v1", "kind": "List", "items": [pod_of(&f.signed), f.wrong_identity]});
+    let docs = [&f.signed, &f.unsigned, &list]
+        .iter()
+        .map(|v| serde_yaml_ng::to_string(v).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let manifests = dir.path().join("flux.yaml");
+    std::fs::write(&manifests, docs).unwrap();
+    let reviewed = dir.path().join("review.json");
+    std::fs::write(
+        &reviewed,
+        serde_json::to_vec(&create(&pod_of(&f.unsigned))).unwrap(),
+    )
+    .unwrap();
+    let policies = w.policies_dir();
+    let root = f._world.root.clone();
+    let args = |files: &[&std::path::Path]| -> std::process::Output {
+        let mut a: Vec<String> = vec![
+            "review".into(),
+            "--policies".into(),
+            policies.display().to_string(),
+            "--trusted-root".into(),
+            root.display().to_string(),
+            "-o".into(),
+            "json".into(),
+        ];
+        a.extend(files.iter().map(|p| p.display().to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&a)
+    };
+    let out = args(&[&manifests, &reviewed]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects = report["objects"].as_array().unwrap();
+    let expected = [
+        &f.signed,
+        &f.unsigned,
+        &pod_of(&f.signed),
+        &f.wrong_identity,
+        &pod_of(&f.unsigned),
+    ];
+    assert_eq!(objects.len(), expected.len(), "{report:#}");
+    for (object, manifest) in objects.iter().zip(expected) {
+        let server = w.validate(&create(manifest));
+        assert_eq!(object["allowed"], server["allowed"], "{object:#}");
+        assert_eq!(
+            object["message"].as_str().unwrap_or(""),
+            message(&server),
+            "{object:#}"
+        );
+    }
+    assert_eq!(report["admitted"], false);
+
+    let signed_only = dir.path().join("signed.yaml");
+    std::fs::write(&signed_only, serde_yaml_ng::to_string(&f.signed).unwrap()).unwrap();
+    assert_eq!(args(&[&signed_only]).status.code(), Some(0));
+    let garbage = dir.path().join("garbage.yaml");
+    std::fs::write(&garbage, "kind: [unterminated").unwrap();
+    assert_eq!(args(&[&garbage]).status.code(), Some(2));
+
+    // lint: the shipped policies are valid; a broken one names its field.
+    let shipped = repo_root().join("deploy/policies");
+    let out = run(&["lint", "--policies", shipped.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata:\n  name: bad\nspec:\n  images:\n  - glob: \"**\"\n  authorities:\n  - key:\n      kms: awskms:///alias/x\n",
+    )
+    .unwrap();
+    let out = run(&["lint", "--policies", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bad.yaml") && text.contains("kms"), "{text}");
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
@@ -79,6 +79,10 @@ pub(crate) fn encode(response: AdmissionResponse) -> Vec<u8> {
     serde_json::to_vec(&review).unwrap_or_default()
 }
 
+/// Most bytes of an oversized body read (and discarded) before answering
+/// 413, so that a client still sending sees the answer rather than a reset.
+const MAX_DRAIN: u64 = 4 * MAX_BODY as u64;
+
 async fn read_body(
     request: Request<Incoming>,
     deadline: Instant,
@@ -89,29 +93,43 @@ async fn read_body(
             format!("the body is larger than {MAX_BODY} bytes\n"),
         )
     };
-    if let Some(len) = request
+    let announced = request
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if len > MAX_BODY as u64 {
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > MAX_DRAIN) {
+        return Err(too_large());
+    }
+    let mut body = request.into_body();
+    let read = async {
+        let mut out = Vec::new();
+        let mut seen: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                text(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the body: {e}\n"),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen += data.len() as u64;
+            if seen > MAX_DRAIN {
+                return Err(too_large());
+            }
+            if seen <= MAX_BODY as u64 {
+                out.extend_from_slice(&data);
+            }
+        }
+        if seen > MAX_BODY as u64 {
             return Err(too_large());
         }
-    }
-    let read = Limited::new(request.into_body(), MAX_BODY).collect();
+        Ok(out)
+    };
     match tokio::time::timeout_at(deadline.into(), read).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large())
-        }
-        Ok(Err(e)) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!("cannot read the body: {e}\n"),
-        )),
+        Ok(result) => result,
         Err(_) => Err(text(
             StatusCode::REQUEST_TIMEOUT,
             "the body did not arrive within the budget\n",
