@@ -138,12 +138,27 @@ fn main() {
     ));
     let reference = ImageReference::parse(&signature_ref).unwrap();
     let repository = client.repository(&reference);
+    // One runtime for the warm runs, as a server has.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let warm_signature = time(runs, || {
-        let fetched = cosign::resolve(&repository, &reference.manifest_ref(), &options.limits)
-            .expect("resolve");
-        cosign::verify_image_signatures(&repository, &fetched.digest, &verifier, &policy, &options)
+        runtime.block_on(async {
+            let fetched = cosign::resolve(&repository, &reference.manifest_ref(), &options.limits)
+                .await
+                .expect("resolve");
+            cosign::verify_image_signatures(
+                &repository,
+                &fetched.digest,
+                &verifier,
+                &policy,
+                &options,
+            )
+            .await
             .map(|v| assert_eq!(v.len(), 1))
             .is_ok()
+        })
     });
     report("signature, warm (root loaded)", &warm_signature);
 
@@ -155,21 +170,25 @@ fn main() {
     let slsa_reference = ImageReference::parse(&slsa_ref).unwrap();
     let slsa_repository = client.repository(&slsa_reference);
     let warm_slsa = time(runs, || {
-        let fetched = cosign::resolve(
-            &slsa_repository,
-            &slsa_reference.manifest_ref(),
-            &options.limits,
-        )
-        .expect("resolve");
-        cosign::verify_image_attestations(
-            &slsa_repository,
-            &fetched.digest,
-            &production,
-            &slsa_policy,
-            &options,
-            Some("https://slsa.dev/provenance/v0.2"),
-        )
-        .is_ok()
+        runtime.block_on(async {
+            let fetched = cosign::resolve(
+                &slsa_repository,
+                &slsa_reference.manifest_ref(),
+                &options.limits,
+            )
+            .await
+            .expect("resolve");
+            cosign::verify_image_attestations(
+                &slsa_repository,
+                &fetched.digest,
+                &production,
+                &slsa_policy,
+                &options,
+                Some("https://slsa.dev/provenance/v0.2"),
+            )
+            .await
+            .is_ok()
+        })
     });
     report("SLSA attestation, warm", &warm_slsa);
 }

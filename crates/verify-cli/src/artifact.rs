@@ -17,7 +17,7 @@ use verify_registry::{RekorClient, RetryPolicy, Timeouts};
 use crate::cli::{ArtifactArgs, SlsaArgs};
 use crate::output;
 
-pub fn run(args: &ArtifactArgs) -> ExitCode {
+pub async fn run(args: &ArtifactArgs) -> ExitCode {
     let format = args.output;
     let limits = Limits::default();
     let verifier = match crate::trust::load_verifier(args.trusted_root.as_deref(), &limits)
@@ -63,7 +63,8 @@ pub fn run(args: &ArtifactArgs) -> ExitCode {
                 )
             }
         };
-        match verify_artifact_provenance_with(&verifier, &provenance, &digest, &options, log) {
+        match verify_artifact_provenance_with(&verifier, &provenance, &digest, &options, log).await
+        {
             Ok(v) => {
                 output::slsa_artifact_passed(format, path, &v);
                 results.push(v);
@@ -117,16 +118,17 @@ impl LazyRekor {
     }
 }
 
+#[async_trait::async_trait]
 impl TransparencyLogLookup for LazyRekor {
     fn url(&self) -> String {
         self.url.clone()
     }
 
-    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
-        self.get()?.search_sha256(sha256)
+    async fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
+        self.get()?.search_sha256(sha256).await
     }
 
-    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
-        self.get()?.entry(uuid)
+    async fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
+        self.get()?.entry(uuid).await
     }
 }

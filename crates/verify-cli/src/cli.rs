@@ -10,7 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "verify",
     version,
     about = "Verify that software is what it claims: Sigstore bundles, signed by the right identity and logged in Rekor",
-    after_help = "Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input."
+    after_help = "Network: `blob` and `sbom --file` never contact the network. `image` and `attestation` \
+read the image's registry, and ask Rekor (--rekor-url) only for a signature without log evidence of \
+its own, unless --offline. `provenance`, `buildkit-provenance` and `sbom IMAGE` read the registry and \
+never Rekor. `artifact` asks Rekor only for an envelope without an embedded entry, unless --offline. \
+`oci:PATH` images are read from disk.
+
+Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -256,7 +262,9 @@ Examples:
 Tags are resolved to a digest first; every check runs on the digest, which the output
 names. Signatures are read from cosign's sha256-<hex>.sig tag and from Sigstore bundles
 attached as OCI referrers (or the referrers tag schema). Without a bundle annotation a
-signature is looked up in the transparency log (--rekor-url), unless --offline.
+signature is looked up in the transparency log (--rekor-url), as cosign does: the only
+contact with Rekor, prevented by --offline. The registry is read for every registry image
+(never for oci: layouts), everything under one --timeout.
 
 Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input.";
 
@@ -278,7 +286,8 @@ pub struct ImageCheckArgs {
     /// The transparency log to look signatures without a bundle up in.
     #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
     pub rekor_url: String,
-    /// Never contact the transparency log: signatures must carry their log evidence.
+    /// Never contact the transparency log (the registry is still read): signatures must carry
+    /// their log evidence.
     #[arg(long)]
     pub offline: bool,
     /// An annotation every signature must carry, KEY=VALUE (repeatable, or comma-separated).
@@ -313,7 +322,9 @@ pub struct ImageCheckArgs {
 /// How registries are reached.
 #[derive(Args, Debug)]
 pub struct RegistryArgs {
-    /// User name for the registry (else the Docker configuration, else anonymous).
+    /// User name for the registry of the images named, and only that one (else the Docker
+    /// configuration, by host, else anonymous). Never sent over plain HTTP unless
+    /// --allow-http-registry.
     #[arg(
         long,
         value_name = "USER",
@@ -330,8 +341,9 @@ pub struct RegistryArgs {
         requires = "registry_username"
     )]
     pub registry_password: Option<String>,
-    /// Speak plain HTTP to every registry (localhost and 127.0.0.1 are spoken to in plain
-    /// HTTP anyway, unless --registry-cacert is given: then HTTPS is tried first).
+    /// Speak plain HTTP to every registry, and allow credentials over it (localhost and
+    /// 127.0.0.1 are spoken to in plain HTTP anyway, without credentials, unless
+    /// --registry-cacert is given: then HTTPS, with no fallback).
     #[arg(long)]
     pub allow_http_registry: bool,
     /// Trust this PEM CA certificate (bundle) for registries, besides the system's.

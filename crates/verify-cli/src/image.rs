@@ -15,15 +15,15 @@ use std::time::Duration;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::cosign::{
-    self, predicate_type_uri, CheckOptions, ImageError, VerifiedAttestation, VerifiedSignature,
+    self, predicate_type_uri, CheckOptions, Evidence, ImageError, ImageRequest, ImageVerdict,
 };
-use verify_core::oci::{
-    fetch_blob, ImageSource, Manifest, ManifestRef, OciLimits, Platform, SourceError,
-};
+use verify_core::oci::{ImageSource, ManifestRef, OciLimits, Platform, SourceError};
 use verify_core::oci_layout::OciLayout;
-use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
-use verify_core::{ArtifactDigest, Limits, Policy, Verifier};
-use verify_registry::{ImageReference, RegistryClient, RegistryConfig, RekorClient, Timeouts};
+use verify_core::tlog_lookup::TransparencyLogLookup;
+use verify_core::{ArtifactDigest, Limits};
+use verify_registry::{
+    Budget, Credential, Credentials, ImageReference, RegistryClient, RegistryConfig, Timeouts,
+};
 
 use crate::blob::{build_policy, Usage};
 use crate::cli::{AttestationArgs, ImageArgs, ImageCheckArgs, RegistryArgs, SignerArgs};
@@ -33,23 +33,18 @@ use crate::output;
 /// Largest `--registry-cacert` file read.
 const MAX_CA_BYTES: usize = 1024 * 1024;
 
-/// What is verified for each image.
-enum What {
-    Signatures,
-    Attestations { predicate_type: String },
-}
-
-pub fn run_signatures(args: &ImageArgs) -> ExitCode {
+pub async fn run_signatures(args: &ImageArgs) -> ExitCode {
     run(
         &args.images,
         &args.signer,
         &args.check,
         &args.registry,
-        What::Signatures,
+        Evidence::Signatures,
     )
+    .await
 }
 
-pub fn run_attestations(args: &AttestationArgs) -> ExitCode {
+pub async fn run_attestations(args: &AttestationArgs) -> ExitCode {
     let predicate_type = match predicate_type_uri(&args.predicate_type) {
         Ok(uri) => uri,
         Err(msg) => return output::usage(args.check.output, &msg),
@@ -59,16 +54,19 @@ pub fn run_attestations(args: &AttestationArgs) -> ExitCode {
         &args.signer,
         &args.check,
         &args.registry,
-        What::Attestations { predicate_type },
+        Evidence::Attestations {
+            predicate_type: Some(predicate_type),
+        },
     )
+    .await
 }
 
-fn run(
+async fn run(
     images: &[String],
     signer: &SignerArgs,
     check: &ImageCheckArgs,
     registry: &RegistryArgs,
-    what: What,
+    evidence: Evidence,
 ) -> ExitCode {
     let format = check.output;
     let limits = Limits::default();
@@ -84,22 +82,13 @@ fn run(
         Ok(p) => p,
         Err(e) => return output::usage(format, &e.to_string()),
     };
+    let registry = match LazyRegistry::new(registry, images) {
+        Ok(r) => r,
+        Err(msg) => return output::usage(format, &msg),
+    };
     let verifier = match crate::trust::load_verifier(signer.trusted_root.as_deref(), &limits) {
         Ok(v) => v,
         Err(e) => return output::failure(format, &e),
-    };
-    let registry = LazyRegistry::new(registry);
-    let rekor = LazyRekor {
-        url: check.rekor_url.clone(),
-        registry: &registry,
-        client: OnceLock::new(),
-    };
-    let options = CheckOptions {
-        limits: OciLimits::default(),
-        annotations,
-        check_claims: check.check_claims,
-        offline: check.offline,
-        tlog: if check.offline { None } else { Some(&rekor) },
     };
 
     let progress = images.len() > 1 && std::io::stderr().is_terminal();
@@ -108,20 +97,39 @@ fn run(
         if progress {
             eprintln!("[{}/{}] verifying {image}", i + 1, images.len());
         }
-        let job = Job {
-            verifier: &verifier,
-            policy: &policy,
-            options: &options,
-            platform: platform.as_ref(),
-            require_platform_signature: check.require_platform_signature,
-            what: &what,
+        // One deadline and one byte budget for everything this image reads,
+        // registry and log alike (--timeout).
+        let budget = registry.budget();
+        let rekor = match check.offline {
+            true => None,
+            false => match registry.get() {
+                Ok(client) => Some(client.rekor(&check.rekor_url).with_budget(&budget)),
+                Err(msg) => return output::usage(format, &msg),
+            },
         };
-        let outcome = open_source(image, &registry).and_then(|(source, reference)| {
-            job.verify(source.as_ref(), &reference)
-                .map(|report| (source.name(), report))
-        });
+        let options = CheckOptions {
+            limits: OciLimits::default(),
+            annotations: annotations.clone(),
+            insecure_skip_claims: !check.check_claims,
+            offline: check.offline,
+            tlog: rekor.as_ref().map(|r| r as &dyn TransparencyLogLookup),
+        };
+        let outcome = async {
+            let (source, reference) = open_source(image, &registry, &budget)?;
+            let request = ImageRequest {
+                reference,
+                evidence: evidence.clone(),
+                platform: platform.clone(),
+                require_platform_signature: check.require_platform_signature,
+            };
+            let verdict =
+                cosign::verify_image(source.as_ref(), &request, &verifier, &policy, &options)
+                    .await?;
+            Ok::<_, Failure>(report(verdict))
+        }
+        .await;
         let code = match outcome {
-            Ok((_, report)) => image_output::success(format, &report, check.check_claims),
+            Ok(report) => image_output::success(format, &report, check.check_claims),
             Err(Failure::Usage(msg)) => output::usage(format, &format!("{image}: {msg}")),
             Err(Failure::Image(e)) => image_output::failure(format, image, &e),
         };
@@ -130,6 +138,23 @@ fn run(
         }
     }
     status
+}
+
+/// The core's verdict in the shape the output prints.
+fn report(v: ImageVerdict) -> ImageReport {
+    ImageReport {
+        name: v.name,
+        digest: v.digest,
+        signatures: v.signatures,
+        attestations: v.attestations,
+        platform: v.platform.map(|p| {
+            (
+                p.platform,
+                p.digest,
+                p.verdict.map(|c| Box::new(report(*c))),
+            )
+        }),
+    }
 }
 
 /// Why one image failed.
@@ -167,10 +192,11 @@ fn parse_annotations(pairs: &[String]) -> Result<BTreeMap<String, String>, Strin
 }
 
 /// The image's source and the manifest reference to resolve in it; a
-/// registry source allows `--timeout` for everything read through it.
+/// registry source reads under `budget` (`--timeout`, and the byte budget).
 pub(crate) fn open_source(
     image: &str,
     registry: &LazyRegistry<'_>,
+    budget: &Budget,
 ) -> Result<(Box<dyn ImageSource>, ManifestRef), Failure> {
     if let Some(rest) = image.strip_prefix("oci:") {
         let (path, digest) = match rest.split_once("@sha256:") {
@@ -195,149 +221,61 @@ pub(crate) fn open_source(
     }
     let reference = ImageReference::parse(image)?;
     let client = registry.get().map_err(Failure::Usage)?;
-    // The clock for this image starts now (--timeout).
-    let repository = client
-        .repository(&reference)
-        .with_deadline(Duration::from_secs(registry.args.timeout));
+    let repository = client.repository(&reference).with_budget(budget);
     Ok((Box::new(repository), reference.manifest_ref()))
 }
 
-/// One image's verification.
-struct Job<'a> {
-    verifier: &'a Verifier,
-    policy: &'a Policy,
-    options: &'a CheckOptions<'a>,
-    platform: Option<&'a Platform>,
-    require_platform_signature: bool,
-    what: &'a What,
-}
-
-impl Job<'_> {
-    fn verify(
-        &self,
-        source: &dyn ImageSource,
-        reference: &ManifestRef,
-    ) -> Result<ImageReport, Failure> {
-        let limits = &self.options.limits;
-        // A digest-pinned reference needs only the signature manifests, as
-        // with cosign; a tag (or --platform) needs the image's manifest.
-        if let (ManifestRef::Digest(digest), None) = (reference, self.platform) {
-            let (signatures, attestations) = self.verify_digest(source, digest)?;
-            return Ok(ImageReport {
-                name: source.name(),
-                digest: *digest,
-                signatures,
-                attestations,
-                platform: None,
-            });
-        }
-        let fetched = cosign::resolve(source, reference, limits)?;
-        let digest = fetched.digest;
-        let (signatures, attestations) = self.verify_digest(source, &digest)?;
-        let mut report = ImageReport {
-            name: source.name(),
-            digest,
-            signatures,
-            attestations,
-            platform: None,
-        };
-        let Some(platform) = self.platform else {
-            return Ok(report);
-        };
-        let child = match &fetched.manifest {
-            Manifest::Index(index) => {
-                let found = index
-                    .manifests
-                    .iter()
-                    .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)));
-                let Some(found) = found else {
-                    return Err(ImageError::from(SourceError::NotFound {
-                        what: format!("platform {platform} in {}@{digest}", source.name()),
-                    })
-                    .into());
-                };
-                found.sha256()?
-            }
-            Manifest::Image(manifest) => {
-                // A single-platform image: its config says which platform.
-                let config = fetch_blob(source, &manifest.config, limits.max_config_bytes)?;
-                let found: Platform =
-                    serde_json::from_slice(&config).map_err(|e| SourceError::Malformed {
-                        what: format!("config of {}@{digest}", source.name()),
-                        detail: e.to_string(),
-                    })?;
-                if !platform.matches(&found) {
-                    return Err(ImageError::from(SourceError::NotFound {
-                        what: format!(
-                            "platform {platform} ({}@{digest} is a single {found} image)",
-                            source.name()
-                        ),
-                    })
-                    .into());
-                }
-                digest
-            }
-        };
-        let child_report = if self.require_platform_signature && child != digest {
-            let (signatures, attestations) = self.verify_digest(source, &child)?;
-            Some(ImageReport {
-                name: source.name(),
-                digest: child,
-                signatures,
-                attestations,
-                platform: None,
-            })
-        } else {
-            None
-        };
-        report.platform = Some((platform.clone(), child, child_report.map(Box::new)));
-        Ok(report)
-    }
-
-    fn verify_digest(
-        &self,
-        source: &dyn ImageSource,
-        digest: &ArtifactDigest,
-    ) -> Result<(Vec<VerifiedSignature>, Vec<VerifiedAttestation>), Failure> {
-        Ok(match self.what {
-            What::Signatures => (
-                cosign::verify_image_signatures(
-                    source,
-                    digest,
-                    self.verifier,
-                    self.policy,
-                    self.options,
-                )?,
-                Vec::new(),
-            ),
-            What::Attestations { predicate_type } => (
-                Vec::new(),
-                cosign::verify_image_attestations(
-                    source,
-                    digest,
-                    self.verifier,
-                    self.policy,
-                    self.options,
-                    Some(predicate_type),
-                )?,
-            ),
-        })
-    }
-}
-
-/// The registry client, built on first use: a run over local layouts starts
-/// no runtime and no TLS.
+/// The registry client, built on first use: a run over local layouts
+/// builds no TLS configuration.
 pub(crate) struct LazyRegistry<'a> {
     args: &'a RegistryArgs,
+    /// The registry `--registry-username/--registry-password` are for.
+    flag_host: Option<String>,
     client: OnceLock<Result<RegistryClient, String>>,
 }
 
+/// The byte budget for one image (every manifest, blob, referrers list,
+/// token and log answer it reads).
+pub(crate) const IMAGE_BYTE_BUDGET: u64 = 256 * 1024 * 1024;
+
 impl<'a> LazyRegistry<'a> {
-    pub(crate) fn new(args: &'a RegistryArgs) -> Self {
-        Self {
-            args,
-            client: OnceLock::new(),
+    /// The client for `args`, for the `images` named on the command line:
+    /// the credential flags are for their registry only, and naming images
+    /// on several registries with them is a usage error.
+    pub(crate) fn new(args: &'a RegistryArgs, images: &[String]) -> Result<Self, String> {
+        let mut flag_host = None;
+        if args.registry_username.is_some() {
+            let mut hosts: Vec<String> = images
+                .iter()
+                .filter(|i| !i.starts_with("oci:"))
+                .filter_map(|i| ImageReference::parse(i).ok())
+                .map(|r| r.api_host)
+                .collect();
+            hosts.sort();
+            hosts.dedup();
+            match hosts.as_slice() {
+                [] => {}
+                [host] => flag_host = Some(host.clone()),
+                several => {
+                    return Err(format!(
+                        "--registry-username/--registry-password would be sent to {} registries ({}); a password is for one registry: name images of one registry, or put each registry's credentials in a Docker configuration (docker login, $DOCKER_CONFIG/config.json)",
+                        several.len(),
+                        several.join(", ")
+                    ))
+                }
+            }
         }
+        Ok(Self {
+            args,
+            flag_host,
+            client: OnceLock::new(),
+        })
+    }
+
+    /// A fresh budget for one image: `--timeout` from now, and
+    /// [`IMAGE_BYTE_BUDGET`].
+    pub(crate) fn budget(&self) -> Budget {
+        Budget::new(Duration::from_secs(self.args.timeout), IMAGE_BYTE_BUDGET)
     }
 
     fn config(&self) -> Result<RegistryConfig, String> {
@@ -356,9 +294,22 @@ impl<'a> LazyRegistry<'a> {
             ca_certificates_pem.push(pem);
         }
         let request = Duration::from_secs(self.args.registry_timeout);
+        let mut credentials = Credentials::new();
+        if let (Some(host), Some(username), Some(password)) = (
+            &self.flag_host,
+            &self.args.registry_username,
+            &self.args.registry_password,
+        ) {
+            credentials.insert(
+                host,
+                Credential::Basic {
+                    username: username.clone(),
+                    password: password.clone(),
+                },
+            );
+        }
         Ok(RegistryConfig {
-            username: self.args.registry_username.clone(),
-            password: self.args.registry_password.clone(),
+            credentials,
             allow_http: self.args.allow_http_registry,
             ca_certificates_pem,
             timeouts: Timeouts {
@@ -370,7 +321,7 @@ impl<'a> LazyRegistry<'a> {
         })
     }
 
-    fn get(&self) -> Result<&RegistryClient, String> {
+    pub(crate) fn get(&self) -> Result<&RegistryClient, String> {
         self.client
             .get_or_init(|| {
                 self.config()
@@ -378,42 +329,5 @@ impl<'a> LazyRegistry<'a> {
             })
             .as_ref()
             .map_err(Clone::clone)
-    }
-}
-
-/// The Rekor client, built on first lookup, sharing the registry client's
-/// connections when there is one.
-struct LazyRekor<'a> {
-    url: String,
-    registry: &'a LazyRegistry<'a>,
-    client: OnceLock<Result<RekorClient, String>>,
-}
-
-impl LazyRekor<'_> {
-    fn get(&self) -> Result<&RekorClient, LookupError> {
-        self.client
-            .get_or_init(|| match self.registry.get() {
-                Ok(client) => Ok(client.rekor(&self.url)),
-                Err(e) => Err(e),
-            })
-            .as_ref()
-            .map_err(|detail| LookupError::Unreachable {
-                url: self.url.clone(),
-                detail: detail.clone(),
-            })
-    }
-}
-
-impl TransparencyLogLookup for LazyRekor<'_> {
-    fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
-        self.get()?.search_sha256(sha256)
-    }
-
-    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
-        self.get()?.entry(uuid)
     }
 }

@@ -33,7 +33,7 @@ enum Fail {
 
 /// Verify the index signature and walk to `platform`'s statement of
 /// `predicate_type`.
-fn verify(
+async fn verify(
     image: &str,
     platform: &str,
     predicate_type: &str,
@@ -45,8 +45,10 @@ fn verify(
     let policy = build_policy(signer, &limits).map_err(|Usage(msg)| Fail::Usage(msg))?;
     let verifier = crate::trust::load_verifier(signer.trusted_root.as_deref(), &limits)
         .map_err(Fail::Verify)?;
-    let registry = LazyRegistry::new(registry);
-    let (source, reference) = open_source(image, &registry).map_err(|e| match e {
+    let images = [image.to_string()];
+    let registry = LazyRegistry::new(registry, &images).map_err(Fail::Usage)?;
+    let budget = registry.budget();
+    let (source, reference) = open_source(image, &registry, &budget).map_err(|e| match e {
         Failure::Usage(msg) => Fail::Usage(msg),
         Failure::Image(e) => Fail::Buildkit(BuildkitError::IndexNotSigned(e)),
     })?;
@@ -59,6 +61,7 @@ fn verify(
         ..CheckOptions::default()
     };
     let index = verify_core::cosign::resolve(source.as_ref(), &reference, &options.limits)
+        .await
         .map_err(|e| Fail::Buildkit(BuildkitError::IndexNotSigned(ImageError::Source(e))))?
         .digest;
     verify_in_index_statement(
@@ -70,10 +73,11 @@ fn verify(
         &policy,
         &options,
     )
+    .await
     .map_err(Fail::Buildkit)
 }
 
-pub fn run_provenance(args: &BuildkitProvenanceArgs) -> ExitCode {
+pub async fn run_provenance(args: &BuildkitProvenanceArgs) -> ExitCode {
     let format = args.output;
     match verify(
         &args.image,
@@ -81,7 +85,9 @@ pub fn run_provenance(args: &BuildkitProvenanceArgs) -> ExitCode {
         SLSA_PROVENANCE_V02,
         &args.signer,
         &args.registry,
-    ) {
+    )
+    .await
+    {
         Ok(found) => {
             let statement: Value = serde_json::from_slice(&found.statement).unwrap_or_default();
             match format {
@@ -110,7 +116,7 @@ pub fn run_provenance(args: &BuildkitProvenanceArgs) -> ExitCode {
 
 /// `verify sbom IMAGE --platform P`: the SPDX SBOM BuildKit attached to
 /// the platform's image, once verified; then its validation report.
-pub fn run_sbom(
+pub async fn run_sbom(
     image: &str,
     platform: &str,
     signer: &SignerArgs,
@@ -118,7 +124,7 @@ pub fn run_sbom(
     format: OutputFormat,
     require_ntia: bool,
 ) -> ExitCode {
-    let found = match verify(image, platform, SPDX_DOCUMENT, signer, registry) {
+    let found = match verify(image, platform, SPDX_DOCUMENT, signer, registry).await {
         Ok(found) => found,
         Err(fail) => return failure(format, image, fail),
     };

@@ -24,12 +24,31 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
+        // Offline by construction: no runtime, no TLS.
         cli::Command::Blob(args) => blob::run(&args),
-        cli::Command::Image(args) => image::run_signatures(&args),
-        cli::Command::Attestation(args) => image::run_attestations(&args),
-        cli::Command::Artifact(args) => artifact::run(&args),
+        cli::Command::Image(args) => net(image::run_signatures(&args)),
+        cli::Command::Attestation(args) => net(image::run_attestations(&args)),
+        cli::Command::Artifact(args) => net(artifact::run(&args)),
+        // `sbom --file` is offline; `sbom IMAGE --platform` calls `net`.
         cli::Command::Sbom(args) => sbom::run(&args),
-        cli::Command::Provenance(args) => provenance::run(&args),
-        cli::Command::BuildkitProvenance(args) => in_index::run_provenance(&args),
+        cli::Command::Provenance(args) => net(provenance::run(&args)),
+        cli::Command::BuildkitProvenance(args) => net(in_index::run_provenance(&args)),
+    }
+}
+
+/// Run a command that may touch the network on the process's one runtime,
+/// created here and only for such commands (the libraries create none). A
+/// single thread: the CLI verifies one image at a time, and the CPU-bound
+/// checks run inline between reads.
+pub(crate) fn net(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(e) => {
+            eprintln!("Error: cannot start the I/O runtime: {e}");
+            ExitCode::from(output::EXIT_USAGE)
+        }
     }
 }

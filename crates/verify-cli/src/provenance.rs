@@ -19,7 +19,7 @@ use crate::cli::{OutputFormat, ProvenanceArgs};
 use crate::image::{open_source, Failure, LazyRegistry};
 use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
 
-pub fn run(args: &ProvenanceArgs) -> ExitCode {
+pub async fn run(args: &ProvenanceArgs) -> ExitCode {
     let format = args.output;
     let limits = Limits::default();
     let verifier = match crate::trust::load_verifier(args.trusted_root.as_deref(), &limits) {
@@ -34,8 +34,12 @@ pub fn run(args: &ProvenanceArgs) -> ExitCode {
         };
         return failure(format, &args.image, &error);
     }
-    let registry = LazyRegistry::new(&args.registry);
-    let (source, reference) = match open_source(&args.image, &registry) {
+    let registry = match LazyRegistry::new(&args.registry, std::slice::from_ref(&args.image)) {
+        Ok(r) => r,
+        Err(msg) => return output::usage(format, &msg),
+    };
+    let budget = registry.budget();
+    let (source, reference) = match open_source(&args.image, &registry, &budget) {
         Ok(opened) => opened,
         Err(Failure::Usage(msg)) => {
             return output::usage(format, &format!("{}: {msg}", args.image))
@@ -44,15 +48,19 @@ pub fn run(args: &ProvenanceArgs) -> ExitCode {
             return failure(format, &args.image, &ImageProvenanceError::Attestations(e))
         }
     };
-    let outcome = pinned_digest(&reference, &source.name()).and_then(|digest| {
-        verify_image_provenance(
-            source.as_ref(),
-            &digest,
-            &verifier,
-            &OciLimits::default(),
-            &provenance_options(&args.slsa),
-        )
-    });
+    let outcome = match pinned_digest(&reference, &source.name()) {
+        Ok(digest) => {
+            verify_image_provenance(
+                source.as_ref(),
+                &digest,
+                &verifier,
+                &OciLimits::default(),
+                &provenance_options(&args.slsa),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     match outcome {
         Ok(verified) => success(format, &args.image, &verified, args.slsa.print_provenance),
         Err(e) => failure(format, &args.image, &e),

@@ -10,14 +10,16 @@ use crate::output;
 
 pub fn run(args: &SbomArgs) -> ExitCode {
     if let (Some(image), Some(platform)) = (&args.image, &args.platform) {
-        return crate::in_index::run_sbom(
+        // An image's SBOM is read from its registry: the only sbom form that
+        // touches the network, and so the only one with a runtime.
+        return crate::net(crate::in_index::run_sbom(
             image,
             platform,
             &args.signer,
             &args.registry,
             args.output,
             args.require_ntia,
-        );
+        ));
     }
     let Some(path) = &args.file else {
         return output::usage(args.output, "give --file FILE (an SPDX JSON document)");

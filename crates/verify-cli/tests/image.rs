@@ -734,6 +734,8 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
     assert_status(&output, 1);
     assert_eq!(failure_codes(&output).0, "registry-unauthorized");
 
+    // Plain HTTP (a loopback registry): the password is not sent unless
+    // plain HTTP was asked for explicitly.
     let output = w.run(
         "image",
         &reference,
@@ -742,6 +744,26 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
             "alice",
             "--registry-password",
             "s3cret",
+            "-o",
+            "json",
+        ],
+    );
+    assert_status(&output, 1);
+    assert_eq!(failure_codes(&output).0, "registry-unauthorized");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("--allow-http-registry"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = w.run(
+        "image",
+        &reference,
+        &[
+            "--registry-username",
+            "alice",
+            "--registry-password",
+            "s3cret",
+            "--allow-http-registry",
         ],
     );
     assert_status(&output, 0);
@@ -753,7 +775,11 @@ fn basic_auth_credentials_come_from_flags_or_the_docker_config() {
         json!({"auths": {proxy.addr(): {"auth": base64_encode("alice:s3cret")}}}).to_string(),
     )
     .unwrap();
-    let mut args = vec!["image".to_string(), reference.clone()];
+    let mut args = vec![
+        "image".to_string(),
+        reference.clone(),
+        "--allow-http-registry".into(),
+    ];
     args.extend(w.keyless_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = verify_env(&args, &[("DOCKER_CONFIG", config_dir.to_str().unwrap())]);
@@ -819,6 +845,7 @@ fn bearer_tokens_are_obtained_from_the_registry_token_service() {
             "bob",
             "--registry-password",
             "hunter2",
+            "--allow-http-registry",
         ],
     );
     assert_status(&output, 0);
@@ -830,6 +857,7 @@ fn bearer_tokens_are_obtained_from_the_registry_token_service() {
             "bob",
             "--registry-password",
             "wrong",
+            "--allow-http-registry",
             "-o",
             "json",
         ],
@@ -1269,4 +1297,84 @@ fn bundles_found_through_the_referrers_api_verify_and_tampered_ones_are_refused(
         failure_codes(&output).1,
         vec!["signature-manifest-missing".to_string()]
     );
+    // A referrer listed for one image whose subject is another: its own
+    // reason, not "malformed".
+    let fourth = registry.image();
+    let elsewhere = registry.image();
+    let bundle = v3_bundle(&w, &elsewhere, "https://sigstore.dev/cosign/sign/v1");
+    let referrer = registry.bundle_referrer(&elsewhere, &bundle);
+    registry.manifest(&referrer.digest, OCI_MANIFEST, &referrer.bytes);
+    registry.referrers(&fourth, std::slice::from_ref(&referrer));
+    let output = w.run("image", &registry.by_digest(&fourth), &["-o", "json"]);
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["referrer-subject-mismatch".to_string()]
+    );
+}
+
+#[test]
+fn a_keyless_attestation_with_a_verified_timestamp_passes_with_insecure_ignore_tlog() {
+    // cosign timestamps an attestation's envelope; with
+    // --insecure-ignore-tlog that time, verified, dates the certificate.
+    let w = World::new();
+    let image = w.pusher.image("app", "v1", "linux", "amd64");
+    let signing_time = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    let signed = w
+        .sigstore
+        .sign(
+            &image.bytes,
+            &SignOptions {
+                content: Content::Dsse,
+                signing_time: Some(signing_time),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap();
+    let mut layer = attestation_layer(&w.sigstore, &signed, false).unwrap();
+    let token = w
+        .sigstore
+        .tsa()
+        .timestamp(
+            &layer.blob,
+            signing_time + jiff::SignedDuration::from_secs(1),
+        )
+        .unwrap();
+    layer.annotations.insert(
+        verify_testkit::cosign::RFC3161.into(),
+        json!({"SignedRFC3161Timestamp": base64_encode_bytes(&token)}).to_string(),
+    );
+    w.pusher
+        .cosign_manifest("app", &format!("sha256-{}.att", image.hex()), &[layer]);
+    let reference = w.by_digest("app", &image);
+
+    let output = w.run(
+        "attestation",
+        &reference,
+        &[
+            "--type",
+            "slsaprovenance1",
+            "--insecure-ignore-tlog",
+            "--offline",
+        ],
+    );
+    assert_status(&output, 0);
+
+    // Without it, the log evidence is required (and --offline forbids the
+    // lookup).
+    let output = w.run(
+        "attestation",
+        &reference,
+        &["--type", "slsaprovenance1", "--offline", "-o", "json"],
+    );
+    assert_status(&output, 1);
+    assert_eq!(
+        failure_codes(&output).1,
+        vec!["tlog-lookup-offline".to_string()]
+    );
+}
+
+fn base64_encode_bytes(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -206,9 +206,11 @@ impl BuildkitError {
 
 /// The in-toto statement of `predicate_type` that BuildKit attached to
 /// `platform`'s image in the index `index`, verified as the module
-/// documentation describes. `options` governs the index signature check
-/// (its claims check should stay on).
-pub fn verify_in_index_statement(
+/// documentation describes. `options` governs the index signature check;
+/// its claims check is always on here, whatever
+/// [`CheckOptions::insecure_skip_claims`] says: a signature of another image
+/// must never vouch for this index's statements.
+pub async fn verify_in_index_statement(
     source: &dyn ImageSource,
     index: &ArtifactDigest,
     platform: &Platform,
@@ -218,13 +220,19 @@ pub fn verify_in_index_statement(
     options: &CheckOptions<'_>,
 ) -> Result<InIndexStatement, BuildkitError> {
     let limits = &options.limits;
+    let options = CheckOptions {
+        insecure_skip_claims: false,
+        ..options.clone()
+    };
     // 1. Who vouches for the index.
-    let signatures = cosign::verify_image_signatures(source, index, verifier, policy, options)
+    let signatures = cosign::verify_image_signatures(source, index, verifier, policy, &options)
+        .await
         .map_err(BuildkitError::IndexNotSigned)?;
 
     // 2. The index, by the digest that was signed.
     let name = format!("{}@{index}", source.name());
-    let fetched = fetch_manifest(source, &ManifestRef::Digest(*index), limits)?
+    let fetched = fetch_manifest(source, &ManifestRef::Digest(*index), limits)
+        .await?
         .ok_or_else(|| SourceError::NotFound { what: name.clone() })?;
     let Manifest::Index(image_index) = fetched.manifest else {
         return Err(BuildkitError::NotAnIndex {
@@ -274,11 +282,10 @@ pub fn verify_in_index_statement(
     let mut found_types = Vec::new();
     for entry in attestation_entries {
         let digest = entry.sha256()?;
-        let manifest =
-            fetch_manifest(source, &ManifestRef::Digest(digest), limits)?.ok_or_else(|| {
-                SourceError::NotFound {
-                    what: format!("attestation manifest {}@{digest}", source.name()),
-                }
+        let manifest = fetch_manifest(source, &ManifestRef::Digest(digest), limits)
+            .await?
+            .ok_or_else(|| SourceError::NotFound {
+                what: format!("attestation manifest {}@{digest}", source.name()),
             })?;
         let Manifest::Image(manifest) = manifest.manifest else {
             return Err(BuildkitError::AttestationNotAManifest {
@@ -300,7 +307,7 @@ pub fn verify_in_index_statement(
                 continue;
             }
             let layer_digest = layer.sha256()?;
-            let bytes = fetch_blob(source, layer, limits.max_payload_bytes)?;
+            let bytes = fetch_blob(source, layer, limits.max_payload_bytes).await?;
             let statement = read_statement(&bytes, &layer_digest)?;
             if let Some(expected) = annotated {
                 if statement.predicate_type != *expected {

@@ -51,6 +51,12 @@ pub struct OciLimits {
     /// Most signature layers, attestation layers or referrers considered
     /// for one image; more is an error, not a truncation.
     pub max_signatures: usize,
+    /// Most bytes of candidate payloads (the declared sizes of a signature
+    /// manifest's layers, summed) considered for one image: bounds the
+    /// work per image (candidates × payload size), so that a hostile image
+    /// cannot make one verification parse and check gigabytes. More is an
+    /// error before any layer is read.
+    pub max_candidate_bytes: u64,
 }
 
 impl Default for OciLimits {
@@ -60,6 +66,7 @@ impl Default for OciLimits {
             max_payload_bytes: 32 * 1024 * 1024,
             max_config_bytes: 4 * 1024 * 1024,
             max_signatures: 256,
+            max_candidate_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -97,13 +104,20 @@ pub struct RawManifest {
 /// Implementations must bound what they read (`max_bytes`) and time out
 /// rather than hang; they need not check digests, which
 /// [`fetch_manifest`] and [`fetch_blob`] recompute anyway.
+///
+/// The methods are `async` (through `async_trait`, so that the trait stays
+/// object-safe and its futures `Send`): the core starts no runtime and
+/// blocks no thread; the caller's runtime drives the I/O, and dropping a
+/// verification's future cancels its requests. What was fetched is checked
+/// synchronously.
+#[async_trait::async_trait]
 pub trait ImageSource: Send + Sync {
     /// A human-readable name for messages, e.g. `ghcr.io/fluxcd/flux-cli`
     /// or `oci:/path/to/layout`.
     fn name(&self) -> String;
 
     /// The manifest for `reference`, or `Ok(None)` when it does not exist.
-    fn manifest(
+    async fn manifest(
         &self,
         reference: &ManifestRef,
         max_bytes: usize,
@@ -111,12 +125,13 @@ pub trait ImageSource: Send + Sync {
 
     /// The blob with this digest (its bytes need not be checked here); a
     /// blob the source does not have is [`SourceError::BlobNotFound`].
-    fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError>;
+    async fn blob(&self, digest: &ArtifactDigest, max_bytes: usize)
+        -> Result<Vec<u8>, SourceError>;
 
     /// The OCI 1.1 referrers index of `subject` (`GET /v2/<name>/referrers/<digest>`),
     /// or `Ok(None)` when the source has no referrers API, in which case the
     /// caller falls back to the referrers tag schema (`sha256-<hex>`).
-    fn referrers(
+    async fn referrers(
         &self,
         subject: &ArtifactDigest,
         max_bytes: usize,
@@ -149,6 +164,30 @@ pub enum SourceError {
         what: String,
         /// The limit, in seconds.
         seconds: u64,
+    },
+    /// The byte budget for one verification (every manifest, blob,
+    /// referrers list, token and log answer it read) ran out while `what`
+    /// was being read: a hostile image cannot make one verification read
+    /// without bound, however small each object is.
+    #[error("{what}: the {limit}-byte budget for verifying this image is spent")]
+    BudgetExceeded {
+        /// What was being read.
+        what: String,
+        /// The budget, in bytes.
+        limit: u64,
+    },
+    /// The source asked to be retried (`Retry-After`) later than the time
+    /// left for this verification allows: failing now rather than waiting.
+    #[error("{what}: the registry answered HTTP {status} and asks to retry after {wait_seconds} s, more than the {remaining_seconds} s left for this image (--timeout)")]
+    RetryAfterBeyondDeadline {
+        /// What was requested.
+        what: String,
+        /// 429 or 5xx.
+        status: u16,
+        /// The wait asked for, in seconds.
+        wait_seconds: u64,
+        /// The time left, in seconds.
+        remaining_seconds: u64,
     },
     /// The content is larger than the limit; it was not read further.
     #[error("{what} is larger than the {limit}-byte limit (at least {found} bytes)")]
@@ -240,6 +279,8 @@ impl SourceError {
             Self::BlobNotFound { .. } => "blob-not-found",
             Self::DeadlineExceeded { .. } => "image-deadline-exceeded",
             Self::TooLarge { .. } => "registry-content-too-large",
+            Self::BudgetExceeded { .. } => "image-byte-budget-exceeded",
+            Self::RetryAfterBeyondDeadline { .. } => "registry-retry-after-beyond-deadline",
             Self::DigestMismatch { .. } => "registry-digest-mismatch",
             Self::Unauthorized { .. } => "registry-unauthorized",
             Self::Http { .. } => "registry-error",
@@ -467,13 +508,16 @@ pub struct FetchedManifest {
 ///
 /// A manifest requested by digest must hash to that digest; one requested
 /// by tag gets the digest of its bytes. `Ok(None)`: it does not exist.
-pub fn fetch_manifest(
+pub async fn fetch_manifest(
     source: &dyn ImageSource,
     reference: &ManifestRef,
     limits: &OciLimits,
 ) -> Result<Option<FetchedManifest>, SourceError> {
     let what = format!("manifest {}{reference}", source.name());
-    let Some(raw) = source.manifest(reference, limits.max_manifest_bytes)? else {
+    let Some(raw) = source
+        .manifest(reference, limits.max_manifest_bytes)
+        .await?
+    else {
         return Ok(None);
     };
     if raw.bytes.len() > limits.max_manifest_bytes {
@@ -503,7 +547,7 @@ pub fn fetch_manifest(
 
 /// Read a blob described by `descriptor`, bounded by `max_bytes` and by the
 /// descriptor's size, and check that it hashes to the descriptor's digest.
-pub fn fetch_blob(
+pub async fn fetch_blob(
     source: &dyn ImageSource,
     descriptor: &Descriptor,
     max_bytes: usize,
@@ -517,7 +561,12 @@ pub fn fetch_blob(
             found: descriptor.size.max(0) as u64,
         });
     }
-    let bytes = source.blob(&digest, max_bytes)?;
+    // A blob is read no further than its descriptor says it is long.
+    let max_bytes = match usize::try_from(descriptor.size) {
+        Ok(size) if size > 0 => size.min(max_bytes),
+        _ => max_bytes,
+    };
+    let bytes = source.blob(&digest, max_bytes).await?;
     if bytes.len() > max_bytes {
         return Err(SourceError::TooLarge {
             what,

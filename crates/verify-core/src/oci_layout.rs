@@ -159,12 +159,13 @@ impl OciLayout {
     }
 }
 
+#[async_trait::async_trait]
 impl ImageSource for OciLayout {
     fn name(&self) -> String {
         format!("oci:{}", self.root.display())
     }
 
-    fn manifest(
+    async fn manifest(
         &self,
         reference: &ManifestRef,
         max_bytes: usize,
@@ -193,7 +194,11 @@ impl ImageSource for OciLayout {
         }))
     }
 
-    fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
+    async fn blob(
+        &self,
+        digest: &ArtifactDigest,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SourceError> {
         let path = self.blob_path(digest);
         if !path.is_file() {
             return Err(SourceError::BlobNotFound {
@@ -206,7 +211,7 @@ impl ImageSource for OciLayout {
     /// A layout has no referrers API; the referrers of `subject` are the
     /// manifests among its blobs whose `subject` names it (as `cosign save`
     /// stores cosign v3 bundles). The index returned is assembled from them.
-    fn referrers(
+    async fn referrers(
         &self,
         subject: &ArtifactDigest,
         max_bytes: usize,

@@ -19,16 +19,20 @@ use std::collections::BTreeMap;
 use sigstore_types::{KindVersion, TransparencyLogEntry};
 
 /// Looks entries up in a Rekor v1 log.
+///
+/// Async like [`crate::oci::ImageSource`] (object-safe, `Send` futures,
+/// driven by the caller's runtime; dropping the future cancels the lookup).
+#[async_trait::async_trait]
 pub trait TransparencyLogLookup: Send + Sync {
     /// The log's URL, for messages.
     fn url(&self) -> String;
 
     /// UUIDs (or entry IDs) of the entries indexed under `sha256`.
-    fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError>;
+    async fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError>;
 
     /// The entry as Rekor v1 serves it: `{"<entry id>": {body, integratedTime,
     /// logID, logIndex, verification}}`.
-    fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError>;
+    async fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError>;
 }
 
 /// Why the log could not be asked, or answered nonsense.
@@ -59,11 +63,35 @@ pub enum LookupError {
         /// The log's message.
         detail: String,
     },
+    /// The verification's deadline or byte budget ran out during the
+    /// lookup (the log is read under the same bounds as the registry).
+    #[error("transparency log {url}: {detail}")]
+    Budget {
+        /// The request URL.
+        url: String,
+        /// Which bound, and its value.
+        detail: String,
+    },
     /// The answer is not what was asked for.
     #[error("transparency log answer is malformed: {detail}")]
     Malformed {
         /// Why.
         detail: String,
+    },
+    /// More entries are indexed under the digest than are considered: the
+    /// genuine one may be among those left out, so this is not reported as
+    /// "no entry". Anyone can log entries under a public digest; a bound
+    /// keeps such flooding from costing unbounded work.
+    #[error("transparency log {url} indexes {found} entries under payload sha256:{digest}, more than the {limit} considered")]
+    TooManyEntries {
+        /// The log URL.
+        url: String,
+        /// The payload digest (hex).
+        digest: String,
+        /// How many the search returned.
+        found: usize,
+        /// The bound.
+        limit: usize,
     },
     /// The log has no entry for the signature.
     #[error("transparency log {url} has no entry for payload sha256:{digest}")]
@@ -76,40 +104,67 @@ pub enum LookupError {
 }
 
 /// Most entries fetched for one digest (the same payload may be logged a few
-/// times; more than this is not a legitimate use of the index).
-pub const MAX_ENTRIES_PER_DIGEST: usize = 16;
+/// times; more than this is not a legitimate use of the index and is
+/// [`LookupError::TooManyEntries`]).
+pub const MAX_ENTRIES_PER_DIGEST: usize = 64;
 
 /// Largest entry answer accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The entries indexed under `sha256`, as bundle log entries with their
 /// inclusion proofs and SETs (not yet verified: the caller verifies them
-/// with the signature). Entries whose body is of a kind bundles cannot
-/// carry are skipped.
-pub fn find_entries(
+/// with the signature).
+///
+/// Every entry the search returns is considered, up to
+/// [`MAX_ENTRIES_PER_DIGEST`]; more is [`LookupError::TooManyEntries`]
+/// rather than a silent truncation (by sorted UUID, an attacker logging
+/// entries under a public digest could push the genuine one out). An entry
+/// that cannot be fetched or parsed, or whose body is of a kind bundles
+/// cannot carry, is skipped: one bad entry does not hide the good ones. When
+/// none is left, the first failure is the error (or
+/// [`LookupError::NotFound`]).
+pub async fn find_entries(
     lookup: &dyn TransparencyLogLookup,
     sha256: &[u8; 32],
 ) -> Result<Vec<TransparencyLogEntry>, LookupError> {
-    let mut uuids = lookup.search_sha256(sha256)?;
+    let mut uuids = lookup.search_sha256(sha256).await?;
     uuids.sort();
     uuids.dedup();
+    let not_found = || LookupError::NotFound {
+        url: lookup.url(),
+        digest: hex::encode(sha256),
+    };
     if uuids.is_empty() {
-        return Err(LookupError::NotFound {
+        return Err(not_found());
+    }
+    if uuids.len() > MAX_ENTRIES_PER_DIGEST {
+        return Err(LookupError::TooManyEntries {
             url: lookup.url(),
             digest: hex::encode(sha256),
+            found: uuids.len(),
+            limit: MAX_ENTRIES_PER_DIGEST,
         });
     }
     let mut entries = Vec::new();
-    for uuid in uuids.iter().take(MAX_ENTRIES_PER_DIGEST) {
-        let bytes = lookup.entry(uuid)?;
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(LookupError::Malformed {
+    let mut first_error = None;
+    for uuid in &uuids {
+        let parsed = match lookup.entry(uuid).await {
+            Ok(bytes) if bytes.len() > MAX_ENTRY_BYTES => Err(LookupError::Malformed {
                 detail: format!("entry {uuid} is larger than {MAX_ENTRY_BYTES} bytes"),
-            });
+            }),
+            Ok(bytes) => parse_entry(uuid, &bytes),
+            Err(e) => Err(e),
+        };
+        match parsed {
+            Ok(Some(entry)) => entries.push(entry),
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
-        if let Some(entry) = parse_entry(uuid, &bytes)? {
-            entries.push(entry);
-        }
+    }
+    if entries.is_empty() {
+        return Err(first_error.unwrap_or_else(not_found));
     }
     Ok(entries)
 }

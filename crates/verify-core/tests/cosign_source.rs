@@ -57,12 +57,17 @@ impl Memory {
     }
 }
 
+#[async_trait::async_trait]
 impl ImageSource for Memory {
     fn name(&self) -> String {
         "memory.test/app".into()
     }
 
-    fn manifest(&self, r: &ManifestRef, _max: usize) -> Result<Option<RawManifest>, SourceError> {
+    async fn manifest(
+        &self,
+        r: &ManifestRef,
+        _max: usize,
+    ) -> Result<Option<RawManifest>, SourceError> {
         let key = match r {
             ManifestRef::Tag(t) => t.clone(),
             ManifestRef::Digest(d) => d.to_string(),
@@ -73,7 +78,7 @@ impl ImageSource for Memory {
         }))
     }
 
-    fn blob(&self, digest: &ArtifactDigest, _max: usize) -> Result<Vec<u8>, SourceError> {
+    async fn blob(&self, digest: &ArtifactDigest, _max: usize) -> Result<Vec<u8>, SourceError> {
         if let Some((d, bytes)) = self.lie.lock().unwrap().as_ref() {
             if *d == digest.to_string() {
                 return Ok(bytes.clone());
@@ -87,7 +92,11 @@ impl ImageSource for Memory {
             })
     }
 
-    fn referrers(&self, _: &ArtifactDigest, _: usize) -> Result<Option<RawManifest>, SourceError> {
+    async fn referrers(
+        &self,
+        _: &ArtifactDigest,
+        _: usize,
+    ) -> Result<Option<RawManifest>, SourceError> {
         Ok(None)
     }
 }
@@ -113,8 +122,8 @@ fn verifier(sigstore: &TestSigstore) -> Verifier {
     .unwrap()
 }
 
-#[test]
-fn attestations_come_back_with_their_statement_and_certificate_claims() {
+#[tokio::test]
+async fn attestations_come_back_with_their_statement_and_certificate_claims() {
     let sigstore = TestSigstore::new();
     let (mut repo, digest, manifest) = image();
     let signed = sigstore
@@ -142,6 +151,7 @@ fn attestations_come_back_with_their_statement_and_certificate_claims() {
         },
         Some("https://slsa.dev/provenance/v1"),
     )
+    .await
     .unwrap();
     assert_eq!(attestations.len(), 1);
     let a = &attestations[0];
@@ -156,10 +166,38 @@ fn attestations_come_back_with_their_statement_and_certificate_claims() {
         Some(SignOptions::default().effective_identity().as_str())
     );
     assert!(a.verified.tlog_verified);
+    // The verified payload bytes come with the statement parsed from them.
+    assert_eq!(a.payload_type, "application/vnd.in-toto+json");
+    let reparsed: serde_json::Value = serde_json::from_slice(&a.payload).unwrap();
+    assert_eq!(reparsed, a.statement);
 }
 
+/// A server runs verifications as tasks on a multi-threaded runtime: the
+/// futures must be `Send` (checked at compile time).
 #[test]
-fn a_source_serving_other_bytes_is_a_digest_mismatch() {
+fn verification_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (repo, digest, _) = image();
+    let sigstore = TestSigstore::new();
+    let verifier = verifier(&sigstore);
+    let policy = Policy::Identity(IdentityPolicy::any_identity());
+    let options = CheckOptions::default();
+    let f = cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options);
+    assert_send(&f);
+    let g = cosign::verify_image_attestations(&repo, &digest, &verifier, &policy, &options, None);
+    assert_send(&g);
+    let request = cosign::ImageRequest {
+        reference: ManifestRef::Tag("v1".into()),
+        evidence: cosign::Evidence::Signatures,
+        platform: None,
+        require_platform_signature: false,
+    };
+    let h = cosign::verify_image(&repo, &request, &verifier, &policy, &options);
+    assert_send(&h);
+}
+
+#[tokio::test]
+async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     let sigstore = TestSigstore::new();
     let (mut repo, digest, _) = image();
     let payload = simple_signing_payload("memory.test/app", &digest.to_string(), None);
@@ -172,12 +210,14 @@ fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     ));
     let verifier = verifier(&sigstore);
     let options = CheckOptions::default();
-    let ok = cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options).unwrap();
+    let ok = cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options)
+        .await
+        .unwrap();
     assert_eq!(ok.len(), 1);
 
     // The same payload digest, other bytes.
     *repo.lie.lock().unwrap() = Some((ArtifactDigest::of(&payload).to_string(), b"{}".to_vec()));
-    match cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options) {
+    match cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options).await {
         Err(ImageError::NoneVerified { failures, .. }) => {
             assert_eq!(failures.len(), 1);
             assert_eq!(failures[0].error.code(), "registry-digest-mismatch");
@@ -188,7 +228,7 @@ fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     // No signatures at all is a different error.
     let (bare, bare_digest, _) = image();
     assert!(matches!(
-        cosign::verify_image_signatures(&bare, &bare_digest, &verifier, &policy, &options),
+        cosign::verify_image_signatures(&bare, &bare_digest, &verifier, &policy, &options).await,
         Err(ImageError::NotFound { .. })
     ));
 }

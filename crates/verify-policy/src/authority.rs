@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
 use verify_core::buildkit::{BuildkitError, SLSA_PROVENANCE_V02, SPDX_DOCUMENT};
 use verify_core::cosign::{CheckOptions, ImageError, VerifiedAttestation};
 use verify_core::oci::OciLimits;
@@ -76,7 +75,7 @@ struct Plan<'a> {
     lookup_unavailable: bool,
 }
 
-fn plan<'a>(signed: &'a Signed, ctx: &EvalContext<'a>) -> Result<Plan<'a>, Failure> {
+async fn plan<'a>(signed: &'a Signed, ctx: &EvalContext<'a>) -> Result<Plan<'a>, Failure> {
     let root_name = match (&signed.signer, &signed.log) {
         (Signer::Keyless(k), _) if k.trust_root.is_some() => k.trust_root.as_deref(),
         (_, LogMode::Online { trust_root, .. }) => trust_root.as_deref(),
@@ -133,7 +132,7 @@ fn plan<'a>(signed: &'a Signed, ctx: &EvalContext<'a>) -> Result<Plan<'a>, Failu
             (CorePolicy::Identity(p), Some(k.identities.as_slice()), None)
         }
         Signer::Key(source) => {
-            let (mut key, id) = key(source, ctx.secrets_dir)?;
+            let (mut key, id) = key(source, ctx.secrets_dir).await?;
             key.insecure_ignore_tlog = ignore_tlog;
             (CorePolicy::Key(key), None, Some(id))
         }
@@ -148,48 +147,59 @@ fn plan<'a>(signed: &'a Signed, ctx: &EvalContext<'a>) -> Result<Plan<'a>, Failu
     })
 }
 
-/// The public key of a `key` authority.
-fn key(source: &KeySource, secrets_dir: Option<&Path>) -> Result<(KeyPolicy, String), Failure> {
-    match source {
-        KeySource::Inline { policy, key_id } => Ok((policy.clone(), key_id.clone())),
-        KeySource::Secret { name } => {
-            let unavailable =
-                |why: String| fail("key-secret-unavailable", format!("secret {name}: {why}"));
-            let dir = secrets_dir
-                .ok_or_else(|| unavailable("no secrets directory is configured".into()))?
-                .join(name);
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
-            let mut files = Vec::new();
-            for entry in entries.flatten() {
-                let file = entry.file_name().to_string_lossy().into_owned();
-                if !file.starts_with('.')
-                    && std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file())
-                {
-                    files.push(entry.path());
-                }
+/// The public key of a `key` authority. A secret is read through
+/// `tokio::fs` (off the runtime's worker threads), bounded in size.
+async fn key(
+    source: &KeySource,
+    secrets_dir: Option<&Path>,
+) -> Result<(KeyPolicy, String), Failure> {
+    let name = match source {
+        KeySource::Inline { policy, key_id } => return Ok((policy.clone(), key_id.clone())),
+        KeySource::Secret { name } => name,
+    };
+    let unavailable = |why: String| fail("key-secret-unavailable", format!("secret {name}: {why}"));
+    let dir = secrets_dir
+        .ok_or_else(|| unavailable("no secrets directory is configured".into()))?
+        .join(name);
+    let mut entries = tokio::fs::read_dir(&dir)
+        .await
+        .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
+    let mut files = Vec::new();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with('.') {
+            continue; // a Secret volume's `..data` and timestamped dirs
+        }
+        if let Ok(meta) = tokio::fs::metadata(entry.path()).await {
+            if meta.is_file() {
+                files.push((entry.path(), meta.len()));
             }
-            let [path] = files.as_slice() else {
-                return Err(unavailable(format!(
-                    "expected exactly one key in {}, found {}",
-                    dir.display(),
-                    files.len()
-                )));
-            };
-            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
-            if size > MAX_KEY_BYTES {
-                return Err(unavailable(format!(
-                    "{} is larger than {MAX_KEY_BYTES} bytes",
-                    path.display()
-                )));
-            }
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
-            let policy = KeyPolicy::from_pem(&pem)
-                .map_err(|e| fail("key-invalid", format!("secret {name}: {e}")))?;
-            Ok((policy, key_id(&pem).unwrap_or_default()))
+        }
+        if files.len() > 1 {
+            break;
         }
     }
+    let [(path, size)] = files.as_slice() else {
+        return Err(unavailable(format!(
+            "expected exactly one key in {}, found {}",
+            dir.display(),
+            if files.is_empty() { "none" } else { "several" }
+        )));
+    };
+    if *size > MAX_KEY_BYTES {
+        return Err(unavailable(format!(
+            "{} is larger than {MAX_KEY_BYTES} bytes",
+            path.display()
+        )));
+    }
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+    let pem = String::from_utf8(bytes)
+        .map_err(|_| fail("key-invalid", format!("secret {name}: not UTF-8 PEM")))?;
+    let policy = KeyPolicy::from_pem(&pem)
+        .map_err(|e| fail("key-invalid", format!("secret {name}: {e}")))?;
+    Ok((policy, key_id(&pem).unwrap_or_default()))
 }
 
 async fn check_signed(
@@ -197,7 +207,7 @@ async fn check_signed(
     image: &ImageAtDigest,
     ctx: &EvalContext<'_>,
 ) -> Result<Vec<String>, Failure> {
-    let plan = plan(signed, ctx)?;
+    let plan = plan(signed, ctx).await?;
     let result = if let Some(required) = signed.buildkit {
         check_buildkit(signed, required, image, ctx, &plan).await
     } else if signed.attestations.is_empty() {
@@ -319,7 +329,7 @@ async fn check_attestations(
     let mut options = plan.options.clone();
     let slsa_only = signed.attestations.iter().all(|a| a.slsa.is_some());
     if slsa_only {
-        options.check_claims = false;
+        options.insecure_skip_claims = true;
     }
     let verified = verify_call::attestations(
         ctx.source,
@@ -409,25 +419,11 @@ fn slsa_rules(
                 expected: "a Fulcio certificate",
                 found: "a key-signed attestation".into(),
             })?;
-    let invalid = |found: &str| SlsaError::InvalidDssePayload {
-        expected: "a DSSE envelope with payloadType and a base64 payload".into(),
-        found: found.into(),
-    };
-    let payload_type = attestation
-        .envelope
-        .get("payloadType")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| invalid("no payloadType"))?;
-    let payload = attestation
-        .envelope
-        .get("payload")
-        .and_then(|v| v.as_str())
-        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-        .ok_or_else(|| invalid("no base64 payload"))?;
+    // The exact payload bytes whose signature verified.
     let verified = verify_provenance(
         claims,
-        payload_type,
-        &payload,
+        &attestation.payload_type,
+        &attestation.payload,
         expected_hex,
         options,
         &TrustedBuilders::IMAGE,

@@ -82,6 +82,11 @@ impl Glob {
             None => false,
         }
     }
+
+    /// The regular expression the glob compiles to (anchored).
+    pub fn regex(&self) -> &str {
+        self.regex.as_str()
+    }
 }
 
 /// The fully qualified form of `image` (go-containerregistry's

@@ -39,6 +39,14 @@
 //! | `{}` | no log check (so an RFC 3161 timestamp is needed for a signing time) | no log check |
 //! | `url` and/or `trustRootRef` | log evidence required; missing evidence is looked up through [`EvalContext::tlog`]; when that is `None`, signatures without embedded evidence fail (`tlog-lookup-offline`) | same |
 //!
+//! One deliberate difference: policy-controller skips the log for a
+//! keyless authority with `keyless.trustRootRef` and no `ctlog`; here such
+//! an authority still needs log evidence from that root's log (a private
+//! Sigstore without a log says so with `ctlog: {}` and RFC 3161 timestamps).
+//! A `ctlog.url` must be the log the evaluation looks up in
+//! ([`TransparencyLogLookup::url`](verify_core::tlog_lookup::TransparencyLogLookup::url)),
+//! else the authority fails (`tlog-url-mismatch`).
+//!
 //! ## Extensions (not in policy-controller)
 //!
 //! - `spec.pinDigest: false` opts the policy's images out of digest pinning

@@ -75,6 +75,20 @@ impl Policy {
         self.spec.images.iter().any(|g| g.matches(image))
     }
 
+    /// The secrets its `key.secretRef` authorities read at evaluation (their
+    /// content is not part of [`Self::hash`]: a server caching verdicts
+    /// should fold the secrets' content into its cache key, or expire
+    /// verdicts when they change).
+    pub fn secret_refs(&self) -> impl Iterator<Item = &str> {
+        self.spec.authorities.iter().filter_map(|a| match &a.check {
+            Check::Signed(s) => match &s.signer {
+                Signer::Key(crate::model::KeySource::Secret { name }) => Some(name.as_str()),
+                _ => None,
+            },
+            Check::Static { .. } => None,
+        })
+    }
+
     /// The named trust roots it refers to (`keyless.trustRootRef`,
     /// `ctlog.trustRootRef`).
     pub fn trust_root_refs(&self) -> impl Iterator<Item = &str> {
@@ -140,6 +154,11 @@ pub struct PolicySet {
 struct Inner {
     policies: Vec<Policy>,
     hash: String,
+    /// Every glob of every policy in one automaton: an image is matched
+    /// against all of them in one pass.
+    globs: regex::RegexSet,
+    /// The policy (index) each glob of `globs` belongs to.
+    owner: Vec<usize>,
 }
 
 impl PolicySet {
@@ -211,6 +230,18 @@ impl PolicySet {
                 });
                 continue;
             }
+            if crate::yaml::flow_too_deep(text, crate::yaml::MAX_FLOW_DEPTH) {
+                errors.push(LintError {
+                    file: file.clone(),
+                    document: 0,
+                    path: String::new(),
+                    message: format!(
+                        "not valid YAML: flow collections nested deeper than {}",
+                        crate::yaml::MAX_FLOW_DEPTH
+                    ),
+                });
+                continue;
+            }
             for (document, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
                 let mut w = Walker::new(file, document);
                 let value = match <serde_yaml_ng::Value as serde::Deserialize>::deserialize(de) {
@@ -255,8 +286,32 @@ impl PolicySet {
             h.update(b"\n");
         }
         let hash = format!("sha256:{}", hex::encode(h.finalize()));
+        let mut owner = Vec::new();
+        let mut patterns = Vec::new();
+        for (i, p) in policies.iter().enumerate() {
+            for g in &p.spec.images {
+                owner.push(i);
+                patterns.push(g.regex().to_string());
+            }
+        }
+        let globs = regex::RegexSetBuilder::new(&patterns)
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| LintReport {
+                errors: vec![LintError {
+                    file: String::new(),
+                    document: 0,
+                    path: "spec.images".into(),
+                    message: format!("the set's globs do not compile together: {e}"),
+                }],
+            })?;
         Ok(PolicySet {
-            inner: Arc::new(Inner { policies, hash }),
+            inner: Arc::new(Inner {
+                policies,
+                hash,
+                globs,
+                owner,
+            }),
         })
     }
 
@@ -275,10 +330,24 @@ impl PolicySet {
     /// Policies whose glob matches `image` (a reference as written in a
     /// pod; see [`crate::glob`] for the normalisation and glob semantics).
     pub fn matching(&self, image: &str) -> Vec<&Policy> {
+        let Some(name) = crate::glob::normalize(image) else {
+            return Vec::new();
+        };
+        let mut hit = vec![false; self.inner.policies.len()];
+        for i in self.inner.globs.matches(&name).iter() {
+            hit[self.inner.owner[i]] = true;
+        }
+        if name != image {
+            // policy-controller's fallback: the reference as written.
+            for i in self.inner.globs.matches(image).iter() {
+                hit[self.inner.owner[i]] = true;
+            }
+        }
         self.inner
             .policies
             .iter()
-            .filter(|p| p.matches(image))
+            .zip(hit)
+            .filter_map(|(p, hit)| hit.then_some(p))
             .collect()
     }
 

@@ -1,13 +1,9 @@
 //! The one place evaluation calls the core's image verification.
 //!
-//! The core's image functions are synchronous today; branch `net` makes
-//! them async. Every call goes through this module so that switching is
-//! local: these functions are already `async` for their callers.
-//!
-//! Until then each call runs on the caller's task. A server that must not
-//! block its runtime threads runs [`crate::evaluate`] where blocking is
-//! allowed (e.g. `tokio::task::spawn_blocking` + `Handle::block_on`), or
-//! waits for the async core.
+//! The core's image functions are async (their I/O goes through the
+//! caller's [`ImageSource`] and transparency-log client, on the caller's
+//! runtime; dropping the future cancels it). Every call goes through this
+//! module, so what evaluation asks of the core is in one place.
 //!
 //! [`FormatFilter`] restricts a source to one signature format, so that an
 //! authority with `signatureFormat: legacy` never accepts a bundle
@@ -37,7 +33,7 @@ pub(crate) async fn signatures(
         inner: source,
         format,
     };
-    cosign::verify_image_signatures(&source, image, verifier, policy, options)
+    cosign::verify_image_signatures(&source, image, verifier, policy, options).await
 }
 
 /// Verified attestations of `image` (every predicate type) in the format
@@ -54,7 +50,7 @@ pub(crate) async fn attestations(
         inner: source,
         format,
     };
-    cosign::verify_image_attestations(&source, image, verifier, policy, options, None)
+    cosign::verify_image_attestations(&source, image, verifier, policy, options, None).await
 }
 
 /// The platforms of the image index `index` (attestation manifests
@@ -65,7 +61,8 @@ pub(crate) async fn index_platforms(
     limits: &OciLimits,
 ) -> Result<Vec<Platform>, BuildkitError> {
     let name = format!("{}@{index}", source.name());
-    let fetched = fetch_manifest(source, &ManifestRef::Digest(*index), limits)?
+    let fetched = fetch_manifest(source, &ManifestRef::Digest(*index), limits)
+        .await?
         .ok_or_else(|| SourceError::NotFound { what: name.clone() })?;
     let Manifest::Index(image_index) = fetched.manifest else {
         return Err(BuildkitError::NotAnIndex {
@@ -112,6 +109,7 @@ pub(crate) async fn in_index(
         policy,
         options,
     )
+    .await
 }
 
 /// A source that hides the signature format not asked for.
@@ -132,12 +130,13 @@ fn is_referrers_tag(tag: &str) -> bool {
         .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+#[async_trait::async_trait]
 impl ImageSource for FormatFilter<'_> {
     fn name(&self) -> String {
         self.inner.name()
     }
 
-    fn manifest(
+    async fn manifest(
         &self,
         reference: &ManifestRef,
         max_bytes: usize,
@@ -151,14 +150,18 @@ impl ImageSource for FormatFilter<'_> {
                 return Ok(None);
             }
         }
-        self.inner.manifest(reference, max_bytes)
+        self.inner.manifest(reference, max_bytes).await
     }
 
-    fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
-        self.inner.blob(digest, max_bytes)
+    async fn blob(
+        &self,
+        digest: &ArtifactDigest,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.inner.blob(digest, max_bytes).await
     }
 
-    fn referrers(
+    async fn referrers(
         &self,
         subject: &ArtifactDigest,
         max_bytes: usize,
@@ -169,7 +172,7 @@ impl ImageSource for FormatFilter<'_> {
                 bytes: EMPTY_INDEX.to_vec(),
                 media_type: Some("application/vnd.oci.image.index.v1+json".into()),
             })),
-            SignatureFormat::Bundle => self.inner.referrers(subject, max_bytes),
+            SignatureFormat::Bundle => self.inner.referrers(subject, max_bytes).await,
         }
     }
 }

@@ -168,3 +168,78 @@ impl<'a> Walker<'a> {
         map.get(field).filter(|v| !v.is_null())
     }
 }
+
+/// Deepest flow-collection nesting (`[`, `{`) a policy file may have.
+pub(crate) const MAX_FLOW_DEPTH: usize = 64;
+
+/// Whether `text` nests flow collections deeper than `limit`, ignoring
+/// brackets in quoted scalars and comments.
+///
+/// The YAML parser refuses deep nesting only after scanning the whole
+/// document, in time quadratic in the depth (a 200 KB file of `[` takes
+/// seconds), so a file is refused before it is parsed. No policy comes near
+/// the limit.
+pub(crate) fn flow_too_deep(text: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    let mut prev = '\n';
+    while let Some(c) = chars.next() {
+        let token_start = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
+        match c {
+            '#' if prev.is_whitespace() => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+                prev = '\n';
+                continue;
+            }
+            '"' if token_start => {
+                while let Some(n) = chars.next() {
+                    match n {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '\'' if token_start => {
+                while let Some(n) = chars.next() {
+                    if n == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '[' | '{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_depth_ignores_quotes_and_comments() {
+        assert!(!flow_too_deep("a: [1, {b: [2]}]\n", 3));
+        assert!(flow_too_deep("a: [[[[x]]]]\n", 3));
+        assert!(!flow_too_deep("a: \"[[[[\"\nb: '[[[[ '' [[['\n# [[[[\n", 3));
+        assert!(!flow_too_deep("subjectRegExp: ^https://x/[a-z]+$\n", 3));
+    }
+}

@@ -579,3 +579,53 @@ fn buildkit_in_index_attestations_are_required_for_every_platform() {
     );
     assert_eq!(codes(&d), ["buildkit-not-an-index"]);
 }
+
+#[test]
+fn insecure_ignore_sct_skips_only_the_sct_check() {
+    let w = World::new();
+    let mut layout = Layout::new();
+    let image = layout.image("v1", "linux", "amd64");
+    let no_sct = SignOptions {
+        sct: verify_testkit::SctMode::Missing,
+        ..SignOptions::default()
+    };
+    w.sign(&mut layout, &image, &no_sct);
+    let strict = policies(&keyless_policy("p", &World::identity(), ""));
+    let d = decide(&strict, &w.roots, &layout, REF, &image, None);
+    assert!(!d.allowed);
+    assert_eq!(codes(&d), ["sct-invalid"]);
+    let lenient = policies(&keyless_policy("p", &World::identity(), "").replace(
+        "    keyless:\n",
+        "    keyless:\n      insecureIgnoreSCT: true\n",
+    ));
+    let d = decide(&lenient, &w.roots, &layout, REF, &image, None);
+    assert!(d.allowed, "{d:?}");
+}
+
+#[test]
+fn attestations_as_bundle_referrers() {
+    let w = World::new();
+    let mut layout = Layout::new();
+    let image = layout.image("v1", "linux", "amd64");
+    let b = v3_bundle(&w.sigstore, &image, "https://spdx.dev/Document");
+    layout.bundle_referrer(&image, &b);
+    let policy = |format: &str| {
+        policies(&keyless_policy(
+            "p",
+            &World::identity(),
+            &format!("{format}    attestations: [{{name: sbom, predicateType: spdxjson}}]\n"),
+        ))
+    };
+    let d = decide(
+        &policy("    signatureFormat: bundle\n"),
+        &w.roots,
+        &layout,
+        REF,
+        &image,
+        None,
+    );
+    assert!(d.allowed, "{d:?}");
+    // The legacy format reads only cosign's .att tag.
+    let d = decide(&policy(""), &w.roots, &layout, REF, &image, None);
+    assert_eq!(codes(&d), ["no-attestations"]);
+}

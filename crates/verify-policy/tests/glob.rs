@@ -162,6 +162,17 @@ fn glob_table() {
         let image = image.replace("DIGEST", D);
         let g = Glob::compile(glob).unwrap();
         assert_eq!(g.matches(&image), *want, "glob {glob:?} image {image:?}");
+        // The set's one-pass matcher agrees with the glob alone.
+        let set = PolicySet::from_sources(&[(
+            "p.yaml".into(),
+            format!("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: '{glob}'}}, {{glob: never.example/x}}]\n  authorities: [{{static: {{action: pass}}}}]\n"),
+        )])
+        .unwrap();
+        assert_eq!(
+            set.matching(&image).len() == 1,
+            *want,
+            "set: glob {glob:?} image {image:?}"
+        );
     }
 }
 

@@ -350,3 +350,27 @@ fn trust_root_refs_are_checked_against_the_loaded_roots() {
     assert_eq!(err.code(), "trust-root-invalid");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn hostile_yaml_is_refused_not_expanded() {
+    // Alias expansion ("billion laughs"), deep nesting, binary junk and a
+    // file over the size bound: each is a lint error, never a hang or panic.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let junk = String::from_utf8_lossy(&[0xff, 0x00, 0x1b, b':', b'{', 0x7f]).into_owned();
+    let huge = format!("# {}\n", "x".repeat(verify_policy::MAX_FILE_BYTES as usize));
+    for (name, text) in [
+        ("bomb", bomb),
+        ("deep", deep),
+        ("junk", junk),
+        ("huge", huge),
+    ] {
+        let report = PolicySet::from_sources(&[(format!("{name}.yaml"), text)]).expect_err(name);
+        assert!(!report.errors.is_empty(), "{name}");
+        assert_eq!(report.errors[0].file, format!("{name}.yaml"));
+    }
+}

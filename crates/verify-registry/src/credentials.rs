@@ -8,12 +8,22 @@
 //! (`credsStore`); else anonymous.
 //!
 //! Helpers are the `docker-credential-<name>` programs, run with `get` and
-//! the registry on standard input, bounded in time and output.
+//! the registry on standard input, bounded in time and output. They run as
+//! child processes awaited on the caller's runtime (`tokio::process`): no
+//! thread sleeps or blocks waiting for them, no lock is held meanwhile, and
+//! one that overruns its time is killed.
+//!
+//! Every credential is for one registry host: [`Credentials`] maps hosts to
+//! credentials, and a lookup for a host never answers with another's.
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
+
+use sha2::Digest as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -31,6 +41,112 @@ pub enum Credential {
         /// Password or token.
         password: String,
     },
+}
+
+impl Credential {
+    /// A stable, non-reversible name for this credential (SHA-256 of its
+    /// parts), under which the tokens it obtained are cached: a token is
+    /// reused only for the same credential.
+    pub fn fingerprint(&self) -> String {
+        match self {
+            Self::Anonymous => "anonymous".into(),
+            Self::Basic { username, password } => {
+                let mut h = sha2::Sha256::new();
+                h.update(username.as_bytes());
+                h.update([0]);
+                h.update(password.as_bytes());
+                hex::encode(h.finalize())
+            }
+        }
+    }
+}
+
+/// Credentials by registry host, each used for its own host only.
+///
+/// A server builds one per verification from the tenant's pull secrets
+/// ([`Credentials::from_docker_config_json`], the `.dockerconfigjson` of a
+/// Kubernetes secret) and passes it with the repository
+/// ([`crate::Repository::with_credentials`]).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    by_host: BTreeMap<String, Credential>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.by_host.iter()).finish()
+    }
+}
+
+impl Credentials {
+    /// No credentials: every registry anonymously.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `credential` for `registry` (a host with its port, as in image
+    /// references; Docker Hub as `docker.io` or `index.docker.io`).
+    pub fn insert(&mut self, registry: &str, credential: Credential) {
+        self.by_host.insert(canonical_host(registry), credential);
+    }
+
+    /// This set with `credential` for `registry`.
+    pub fn with(mut self, registry: &str, credential: Credential) -> Self {
+        self.insert(registry, credential);
+        self
+    }
+
+    /// The credential for `registry`, if one was given for it.
+    pub fn get(&self, registry: &str) -> Option<&Credential> {
+        self.by_host.get(&canonical_host(registry))
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.by_host.is_empty()
+    }
+
+    /// The `auths` of a Docker configuration (a Kubernetes
+    /// `.dockerconfigjson` pull secret): each entry for its host. Helpers
+    /// and `credsStore` are not run: a server's credentials come with the
+    /// request, not from programs on the server.
+    pub fn from_docker_config_json(bytes: &[u8]) -> Result<Self, CredentialError> {
+        let bad = |detail: String| CredentialError::Config {
+            path: "<docker config json>".into(),
+            detail,
+        };
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(bad(format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        }
+        let config: DockerConfig = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let mut set = Self::new();
+        for (key, entry) in &config.auths {
+            if let Some(credential) =
+                decode_entry(entry).map_err(|d| bad(format!("auths[{key}]: {d}")))?
+            {
+                set.insert(&host_of_key(key), credential);
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// The host an `auths` key names (`https://host/v1/` → `host`).
+fn host_of_key(key: &str) -> String {
+    let rest = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+/// One name per host: Docker Hub's aliases are one registry.
+fn canonical_host(registry: &str) -> String {
+    let host = host_of_key(registry).to_ascii_lowercase();
+    match host.as_str() {
+        "docker.io" | "registry-1.docker.io" => "index.docker.io".into(),
+        _ => host,
+    }
 }
 
 impl std::fmt::Debug for Credential {
@@ -108,7 +224,7 @@ pub fn docker_config_path() -> Option<PathBuf> {
 /// The credentials for `registry` (a host, with port if any, as it appears
 /// in image references; Docker Hub as `index.docker.io`) from the Docker
 /// configuration at `config` (absent: anonymous).
-pub fn from_docker_config(
+pub async fn from_docker_config(
     config: Option<&Path>,
     registry: &str,
 ) -> Result<Credential, CredentialError> {
@@ -145,7 +261,7 @@ pub fn from_docker_config(
     };
     let keys = config_keys(registry);
     if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
-        return run_helper(helper, &keys[0]);
+        return run_helper(helper, &keys[0]).await;
     }
     if let Some(entry) = keys.iter().find_map(|k| config.auths.get(k)) {
         if let Some(credential) = decode_entry(entry).map_err(|detail| CredentialError::Config {
@@ -156,7 +272,7 @@ pub fn from_docker_config(
         }
     }
     if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
-        return run_helper(store, &keys[0]);
+        return run_helper(store, &keys[0]).await;
     }
     Ok(Credential::Anonymous)
 }
@@ -210,8 +326,9 @@ fn decode_entry(entry: &AuthEntry) -> Result<Option<Credential>, String> {
     Ok(None)
 }
 
-/// Run `docker-credential-<helper> get` for `server`.
-fn run_helper(helper: &str, server: &str) -> Result<Credential, CredentialError> {
+/// Run `docker-credential-<helper> get` for `server`, on the caller's
+/// runtime, killed after [`HELPER_TIMEOUT`].
+async fn run_helper(helper: &str, server: &str) -> Result<Credential, CredentialError> {
     let fail = |detail: String| CredentialError::Helper {
         helper: helper.to_string(),
         registry: server.to_string(),
@@ -220,44 +337,43 @@ fn run_helper(helper: &str, server: &str) -> Result<Credential, CredentialError>
     if helper.is_empty() || helper.contains(['/', '\\']) {
         return Err(fail("not a helper name".into()));
     }
-    let mut child = Command::new(format!("docker-credential-{helper}"))
+    let mut child = tokio::process::Command::new(format!("docker-credential-{helper}"))
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .map_err(|e| fail(format!("cannot run it: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(server.as_bytes())
-            .map_err(|e| fail(e.to_string()))?;
-    }
+    let mut stdin = child.stdin.take();
     let mut stdout = child
         .stdout
         .take()
         .ok_or_else(|| fail("no output".into()))?;
-    let reader = std::thread::spawn(move || {
+    let run = async {
+        if let Some(stdin) = stdin.as_mut() {
+            stdin.write_all(server.as_bytes()).await?;
+        }
+        drop(stdin.take());
         let mut out = Vec::new();
-        let _ = (&mut stdout).take(MAX_HELPER_OUTPUT).read_to_end(&mut out);
-        out
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > HELPER_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!(
-                    "no answer within {} s",
-                    HELPER_TIMEOUT.as_secs()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(fail(e.to_string())),
+        (&mut stdout)
+            .take(MAX_HELPER_OUTPUT)
+            .read_to_end(&mut out)
+            .await?;
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>((status, out))
+    };
+    let (status, out) = match tokio::time::timeout(HELPER_TIMEOUT, run).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return Err(fail(e.to_string())),
+        // The child is killed when dropped (kill_on_drop).
+        Err(_) => {
+            return Err(fail(format!(
+                "no answer within {} s",
+                HELPER_TIMEOUT.as_secs()
+            )))
         }
     };
-    let out = reader.join().unwrap_or_default();
     if !status.success() {
         let text = String::from_utf8_lossy(&out);
         // "credentials not found in native keychain": no credentials.
@@ -288,8 +404,8 @@ fn run_helper(helper: &str, server: &str) -> Result<Credential, CredentialError>
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_auths_entries() {
+    #[tokio::test]
+    async fn reads_auths_entries() {
         let dir = std::env::temp_dir().join(format!("verify-cred-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config.json");
@@ -305,37 +421,74 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            from_docker_config(Some(&path), "registry.test:5000").unwrap(),
+            from_docker_config(Some(&path), "registry.test:5000")
+                .await
+                .unwrap(),
             Credential::Basic {
                 username: "alice".into(),
                 password: "s3cret".into()
             }
         );
         assert_eq!(
-            from_docker_config(Some(&path), "index.docker.io").unwrap(),
+            from_docker_config(Some(&path), "index.docker.io")
+                .await
+                .unwrap(),
             Credential::Basic {
                 username: "bob".into(),
                 password: "pw".into()
             }
         );
         assert_eq!(
-            from_docker_config(Some(&path), "other.test").unwrap(),
+            from_docker_config(Some(&path), "other.test").await.unwrap(),
             Credential::Anonymous
         );
         assert_eq!(
-            from_docker_config(Some(&dir.join("missing.json")), "x").unwrap(),
+            from_docker_config(Some(&dir.join("missing.json")), "x")
+                .await
+                .unwrap(),
             Credential::Anonymous
         );
         std::fs::write(&path, "{not json").unwrap();
         assert!(matches!(
-            from_docker_config(Some(&path), "x"),
+            from_docker_config(Some(&path), "x").await,
             Err(CredentialError::Config { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
-    fn a_missing_helper_is_an_error() {
+    fn credentials_are_per_host() {
+        let set = Credentials::from_docker_config_json(
+            serde_json::json!({"auths": {
+                "https://index.docker.io/v1/": {"auth": STANDARD.encode("hub:pw")},
+                "registry.a:5000": {"username": "a", "password": "pa"},
+            }})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert!(
+            matches!(set.get("docker.io"), Some(Credential::Basic { username, .. }) if username == "hub")
+        );
+        assert!(
+            matches!(set.get("registry.a:5000"), Some(Credential::Basic { username, .. }) if username == "a")
+        );
+        assert_eq!(set.get("registry.a"), None);
+        assert_eq!(set.get("registry.b:5000"), None);
+        let a = Credential::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        };
+        let b = Credential::Basic {
+            username: "u".into(),
+            password: "q".into(),
+        };
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert!(!format!("{set:?}").contains("pa"), "{set:?}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_helper_is_an_error() {
         let dir = std::env::temp_dir().join(format!("verify-helper-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config.json");
@@ -345,7 +498,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            from_docker_config(Some(&path), "registry.test"),
+            from_docker_config(Some(&path), "registry.test").await,
             Err(CredentialError::Helper { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);

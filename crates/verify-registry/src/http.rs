@@ -1,4 +1,4 @@
-//! Bounded, retried HTTP GETs and POSTs on a private runtime.
+//! Bounded, retried HTTP GETs and POSTs, async, on the caller's runtime.
 //!
 //! Every request has a per-attempt timeout, every response body is read
 //! against a byte limit (a `Content-Length` over it is refused before
@@ -7,12 +7,13 @@
 //! `Retry-After` (seconds or an HTTP date) up to a cap, within an overall
 //! deadline. A caller may also give a [`Deadline`] shared by many requests
 //! (all those for one image): each attempt then waits at most what is left
-//! of it, and no retry is started after it.
+//! of it, and no retry is started after it; a [`Budget`] adds a byte budget
+//! shared the same way (every body read counts against it).
 //!
-//! The async work runs on a runtime owned by this crate; callers block on a
-//! channel, so the synchronous traits of `verify-core` can be implemented
-//! from any thread, including one that belongs to the caller's own runtime.
+//! This crate owns no runtime and spawns no task: every request is a future
+//! driven by the caller, and dropping it cancels the request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -92,10 +93,60 @@ impl Deadline {
         self.remaining().is_zero()
     }
 
+    pub(crate) fn at(&self) -> Instant {
+        self.at
+    }
+
     pub(crate) fn error(&self) -> FetchError {
         FetchError::Deadline {
             seconds: self.limit.as_secs(),
         }
+    }
+}
+
+/// What one verification may spend: one [`Deadline`] and one byte budget,
+/// shared (cheap clones) by every request it makes — manifests, blobs,
+/// referrers, token requests and transparency-log lookups. Bytes are counted
+/// as they arrive, so a body is cut off the moment the budget runs out.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    deadline: Deadline,
+    max_bytes: u64,
+    left: Arc<AtomicU64>,
+}
+
+impl Budget {
+    /// `limit` of time from now, and `max_bytes` of response bodies in all.
+    pub fn new(limit: Duration, max_bytes: u64) -> Self {
+        Self {
+            deadline: Deadline::after(limit),
+            max_bytes,
+            left: Arc::new(AtomicU64::new(max_bytes)),
+        }
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
+    /// The byte budget in all.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Bytes not yet spent.
+    pub fn bytes_left(&self) -> u64 {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    /// Spend `n` bytes; `false` (and nothing spent) when fewer are left.
+    pub(crate) fn spend(&self, n: u64) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
     }
 }
 
@@ -120,6 +171,15 @@ pub(crate) enum FetchError {
     TooLarge { limit: u64, found: u64 },
     /// Still 429/5xx after every retry.
     Exhausted { status: u16, detail: String },
+    /// The server asked to wait (`Retry-After`) longer than the deadline
+    /// leaves.
+    RetryAfter {
+        status: u16,
+        wait: Duration,
+        remaining: Duration,
+    },
+    /// The verification's byte budget ran out.
+    Budget { limit: u64 },
 }
 
 /// A request to make (rebuilt for each attempt).
@@ -131,11 +191,14 @@ pub(crate) type MakeRequest = dyn Fn(&reqwest::Client) -> reqwest::RequestBuilde
 /// the extra ones), for the world; one trusting only the extra roots, for
 /// loopback hosts, which spares a local run the cost of loading the system
 /// root store (tens of milliseconds).
+///
+/// Redirects are followed a few times ([`redirect_policy`]), never from
+/// HTTPS to plain HTTP; reqwest drops `Authorization` when a redirect
+/// leaves the host, so a credential never follows a blob to its CDN.
 pub(crate) struct Http {
     public: OnceLock<Result<reqwest::Client, String>>,
     local: OnceLock<Result<reqwest::Client, String>>,
     extra_roots: Vec<reqwest::Certificate>,
-    runtime: tokio::runtime::Runtime,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
 }
@@ -146,17 +209,10 @@ impl Http {
         retry: RetryPolicy,
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("verify-registry")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
         Ok(Self {
             public: OnceLock::new(),
             local: OnceLock::new(),
             extra_roots: extra_roots.to_vec(),
-            runtime,
             timeouts,
             retry,
         })
@@ -176,7 +232,7 @@ impl Http {
             let mut builder = reqwest::Client::builder()
                 .connect_timeout(self.timeouts.connect)
                 .timeout(self.timeouts.request)
-                .redirect(reqwest::redirect::Policy::limited(5))
+                .redirect(redirect_policy())
                 .user_agent(concat!("verify/", env!("CARGO_PKG_VERSION")));
             if local {
                 builder = builder.tls_certs_only(self.extra_roots.iter().cloned());
@@ -192,37 +248,23 @@ impl Http {
         .clone()
     }
 
-    /// Run `future` on the private runtime and wait for it.
-    pub fn block<T: Send + 'static>(
-        &self,
-        future: impl std::future::Future<Output = T> + Send + 'static,
-    ) -> T {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.runtime.spawn(async move {
-            let _ = tx.send(future.await);
-        });
-        // The task always sends unless it panicked; a panic is a bug, and
-        // the waiting thread then reports it rather than hanging.
-        match rx.recv() {
-            Ok(value) => value,
-            Err(_) => panic!("verify-registry: HTTP task panicked"),
-        }
-    }
-
     /// Fetch with retries: any final status is returned with its body
-    /// (bounded by `limit`), except 429/5xx, which are retried and become
-    /// [`FetchError::Exhausted`].
+    /// (bounded by `limit`, and by `budget`'s bytes), except 429/5xx, which
+    /// are retried and become [`FetchError::Exhausted`]. A `Retry-After`
+    /// longer than what `budget`'s deadline leaves fails at once
+    /// ([`FetchError::RetryAfter`]).
     pub async fn fetch(
         client: reqwest::Client,
         timeouts: Timeouts,
         retry: RetryPolicy,
         make: Arc<MakeRequest>,
         limit: usize,
-        overall: Option<Deadline>,
+        budget: Option<&Budget>,
     ) -> Result<Fetched, FetchError> {
+        let overall = budget.map(Budget::deadline);
         let own = Instant::now() + timeouts.total;
         let deadline = match overall {
-            Some(d) if d.at < own => d.at,
+            Some(d) if d.at() < own => d.at(),
             _ => own,
         };
         let mut delay = retry.base_delay;
@@ -240,12 +282,20 @@ impl Http {
                     Ok(response) => {
                         let status = response.status();
                         if is_retryable(status) && !last {
-                            let wait = retry_after(response.headers())
-                                .unwrap_or(delay)
-                                .min(retry.max_delay);
-                            Err((wait, None))
+                            let asked = retry_after(response.headers());
+                            if let Some(wait) = asked {
+                                let remaining = deadline.saturating_duration_since(Instant::now());
+                                if wait > remaining {
+                                    return Err(FetchError::RetryAfter {
+                                        status: status.as_u16(),
+                                        wait,
+                                        remaining,
+                                    });
+                                }
+                            }
+                            Err((asked.unwrap_or(delay).min(retry.max_delay), None))
                         } else if is_retryable(status) {
-                            let detail = read_body(response, 512, overall, 0)
+                            let detail = read_body(response, 512, budget, 0)
                                 .await
                                 .map(|b| String::from_utf8_lossy(&b.1).into_owned())
                                 .unwrap_or_default();
@@ -256,7 +306,7 @@ impl Http {
                         } else {
                             let headers = response.headers().clone();
                             let (status, body) =
-                                read_body(response, limit, overall, timeouts.request.as_secs())
+                                read_body(response, limit, budget, timeouts.request.as_secs())
                                     .await?;
                             return Ok(Fetched {
                                 status,
@@ -264,6 +314,12 @@ impl Http {
                                 body,
                             });
                         }
+                    }
+                    Err(e) if e.is_redirect() => {
+                        return Err(FetchError::Transport(format!(
+                            "redirect refused (a loop, more than {MAX_REDIRECTS} hops, or HTTPS to plain HTTP): {}",
+                            error_chain(&e)
+                        )))
                     }
                     Err(e) if last => {
                         return Err(if e.is_timeout() {
@@ -276,7 +332,7 @@ impl Http {
                 };
             if let Err((wait, error)) = outcome {
                 if Instant::now() + wait > deadline {
-                    if let Some(d) = overall.filter(|d| d.at <= own) {
+                    if let Some(d) = overall.filter(|d| d.at() <= own) {
                         return Err(d.error());
                     }
                     return Err(match error {
@@ -294,6 +350,25 @@ impl Http {
             }
         }
     }
+}
+
+/// Most redirects followed for one request.
+pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// Follow at most [`MAX_REDIRECTS`] redirects, none from HTTPS to plain
+/// HTTP.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            attempt.error("redirect from HTTPS to plain HTTP")
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 fn is_retryable(status: StatusCode) -> bool {
@@ -333,9 +408,10 @@ fn timeout_error(overall: Option<Deadline>, seconds: u64) -> FetchError {
 async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
-    overall: Option<Deadline>,
+    budget: Option<&Budget>,
     seconds: u64,
 ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    let overall = budget.map(Budget::deadline);
     let status = response.status();
     if let Some(length) = response.content_length() {
         if length > limit as u64 {
@@ -353,6 +429,11 @@ async fn read_body(
                     return Err(FetchError::TooLarge {
                         limit: limit as u64,
                         found: (body.len() + chunk.len()) as u64,
+                    });
+                }
+                if let Some(b) = budget.filter(|b| !b.spend(chunk.len() as u64)) {
+                    return Err(FetchError::Budget {
+                        limit: b.max_bytes(),
                     });
                 }
                 body.extend_from_slice(&chunk);

@@ -5,18 +5,22 @@
 //! TLS:
 //!
 //! - [`RegistryClient`] / [`Repository`]: the OCI distribution API as an
-//!   [`verify_core::oci::ImageSource`] — anonymous, Basic and Bearer token
-//!   auth (credentials from the flags, the Docker configuration and its
-//!   credential helpers), plain HTTP for loopback registries or on request,
-//!   extra CA certificates, size-bounded bodies, retries with backoff that
-//!   honours `Retry-After`, time limits, and digest checks;
-//! - [`RekorClient`]: Rekor v1 lookups as a
-//!   [`verify_core::tlog_lookup::TransparencyLogLookup`].
+//!   async [`verify_core::oci::ImageSource`] — anonymous, Basic and Bearer
+//!   token auth (credentials scoped to their registry: explicit per host,
+//!   the Docker configuration and its credential helpers, or passed per
+//!   verification by a server), plain HTTP only for loopback registries or
+//!   on request, extra CA certificates, size-bounded bodies, retries with
+//!   backoff that honours `Retry-After`, one [`Budget`] (deadline and bytes)
+//!   per verification, and digest checks;
+//! - [`RekorClient`]: Rekor v1 lookups as an async
+//!   [`verify_core::tlog_lookup::TransparencyLogLookup`], under the same
+//!   budget.
 //!
-//! `oci-client` performs the registry token exchange; the GETs themselves
-//! are made with the same `reqwest` so that bodies can be bounded while
-//! streaming and 429/5xx answers keep their `Retry-After` for the backoff.
-//! Image references follow the distribution grammar ([`mod@reference`]).
+//! No runtime is created here: every call is a future for the caller's
+//! tokio runtime, and dropping it cancels its requests. Requests are made
+//! with `reqwest` so that bodies are bounded while streaming (the token
+//! exchange included) and 429/5xx answers keep their `Retry-After`. Image
+//! references follow the distribution grammar ([`mod@reference`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,7 +31,8 @@ pub mod reference;
 pub mod registry;
 pub mod rekor;
 
-pub use http::{Deadline, RetryPolicy, Timeouts};
+pub use credentials::{Credential, Credentials};
+pub use http::{Budget, Deadline, RetryPolicy, Timeouts};
 pub use reference::ImageReference;
-pub use registry::{RegistryClient, RegistryConfig, RegistryError, Repository};
+pub use registry::{RegistryClient, RegistryConfig, RegistryError, Repository, MAX_TOKEN_BYTES};
 pub use rekor::{RekorClient, DEFAULT_REKOR_URL};

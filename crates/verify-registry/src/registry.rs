@@ -1,33 +1,43 @@
 //! The OCI distribution API client: one [`Repository`] per image name, an
-//! [`ImageSource`] for `verify-core`.
+//! async [`ImageSource`] for `verify-core`.
 //!
-//! - Image references are parsed and normalised by `oci-client`
-//!   (`alpine` is `docker.io/library/alpine:latest`, served by
-//!   `index.docker.io`).
+//! - Image references are parsed and normalised as the distribution
+//!   project does ([`crate::reference`]).
 //! - Requests go out anonymously first; a `401` answer's challenge decides
 //!   the rest: `Basic` sends the registry's credentials, `Bearer` obtains a
-//!   token through `oci-client`'s token exchange (with the credentials, or
-//!   anonymously) and the request is repeated once with it. Tokens are kept
-//!   per repository and renewed on the next `401`.
-//! - Registries are spoken to over HTTPS, except `localhost`, `127.0.0.1`
-//!   and `[::1]`, which are spoken to in plain HTTP, or, when extra CA
-//!   certificates are given (`--registry-cacert`, trusted besides the
-//!   system's), tried over HTTPS first and over plain HTTP when no TLS
-//!   server answers; the scheme that worked is kept for the host.
-//!   `allow_http` (`--allow-http-registry`) speaks plain HTTP to every
-//!   registry.
+//!   token from the realm the challenge names (with the credentials of
+//!   *that registry*, or anonymously) and the request is repeated once with
+//!   it. The token exchange is made here rather than by `oci-client`, whose
+//!   token flow reads the answer without a size bound or per-request
+//!   timeout: a hostile token endpoint could stream gigabytes into memory or
+//!   trickle a byte a second. Here it is one more bounded request under the
+//!   same deadline and byte budget.
+//! - Credentials are scoped to their registry host: the explicit ones given
+//!   for a host ([`RegistryConfig::credentials`]), else the Docker
+//!   configuration's `credHelpers`, `auths` and `credsStore` for that host;
+//!   or, for a server, those passed with each repository
+//!   ([`Repository::with_credentials`]), which replace every other source so
+//!   one tenant's pull secret is never used for another's request. Tokens
+//!   are cached per (credential, host, repository), bounded and expiring.
+//! - Registries are spoken to over HTTPS, except loopback hosts
+//!   (`localhost`, `127.0.0.1`, `[::1]`) given no extra CA, which are spoken
+//!   to in plain HTTP, and every registry with `allow_http`
+//!   (`--allow-http-registry`). There is no fallback from HTTPS to plain
+//!   HTTP on a TLS or connection error, and credentials are never sent over
+//!   plain HTTP unless `allow_http` asked for it.
 //! - Every GET is bounded in size and time and retried (see [`RetryPolicy`]
-//!   and [`Timeouts`]), and a repository opened
-//!   [`with_deadline`](Repository::with_deadline) stops every request, retry
-//!   and token exchange once the time allowed for the whole image is spent;
-//!   the bytes of a manifest must hash to the `Docker-Content-Digest` the
-//!   registry announces (and `verify-core` checks them against the digest
-//!   requested).
+//!   and [`Timeouts`]), and a repository given a [`Budget`]
+//!   ([`Repository::with_budget`]) stops every request, retry and token
+//!   exchange once the verification's time or bytes are spent; the bytes of
+//!   a manifest must hash to the `Docker-Content-Digest` the registry
+//!   announces (and `verify-core` checks them against the digest requested).
+//!
+//! Nothing here owns a runtime: every method is a future on the caller's
+//! (tokio) runtime, and dropping it cancels its requests.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -38,24 +48,39 @@ use verify_core::oci::{ImageSource, ManifestRef, RawManifest, SourceError, MANIF
 pub use crate::reference::ImageReference;
 use verify_core::ArtifactDigest;
 
-use crate::credentials::{self, Credential};
+use crate::credentials::{self, Credential, Credentials};
 use crate::http::{
-    error_chain, Deadline, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts,
+    error_chain, Budget, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts,
 };
+
+/// Largest token answer accepted (registry tokens are a few kilobytes).
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+/// Most tokens cached (per credential, host and repository).
+const TOKEN_CACHE_ENTRIES: u64 = 4096;
+/// Longest a token is kept, whatever its `expires_in` says.
+const TOKEN_TTL: Duration = Duration::from_secs(300);
+/// Most registries whose Docker-configuration credentials are cached.
+const CREDENTIAL_CACHE_ENTRIES: u64 = 256;
+/// How long a credential read from the Docker configuration (or its
+/// helper) is kept.
+const CREDENTIAL_TTL: Duration = Duration::from_secs(300);
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryConfig {
-    /// User name for every registry (`--registry-username`).
-    pub username: Option<String>,
-    /// Password or token for every registry (`--registry-password`).
-    pub password: Option<String>,
+    /// Credentials given explicitly, each for its own registry host (the
+    /// CLI puts `--registry-username/--registry-password` here for the
+    /// registry of the images named). A host listed here is never looked up
+    /// in the Docker configuration.
+    pub credentials: Credentials,
     /// The Docker configuration to read credentials from; `None`: the one
     /// [`credentials::docker_config_path`] names.
     pub docker_config: Option<PathBuf>,
-    /// Ignore the Docker configuration entirely.
+    /// Ignore the Docker configuration entirely (a server passing
+    /// credentials per call sets this).
     pub no_docker_config: bool,
-    /// Speak plain HTTP to every registry (`--allow-http-registry`).
+    /// Speak plain HTTP to every registry, and allow credentials over it
+    /// (`--allow-http-registry`).
     pub allow_http: bool,
     /// Extra trusted CA certificates, PEM (`--registry-cacert`).
     pub ca_certificates_pem: Vec<Vec<u8>>,
@@ -83,28 +108,35 @@ pub enum RegistryError {
     },
 }
 
-/// A registry client, cheap to clone and to share between threads.
+/// A registry client, cheap to clone and to share between threads and
+/// tasks: build one per process and open a [`Repository`] per
+/// verification.
 #[derive(Clone)]
 pub struct RegistryClient {
     inner: Arc<Inner>,
 }
 
+/// A cached token: the header, and when it stops being used.
+#[derive(Clone)]
+struct Token {
+    header: String,
+    until: Instant,
+}
+
 pub(crate) struct Inner {
     pub(crate) http: Http,
     config: RegistryConfig,
-    extra_roots: Vec<oci_client::client::Certificate>,
-    oci_https: OnceLock<oci_client::Client>,
-    oci_http: OnceLock<oci_client::Client>,
-    credentials: Mutex<HashMap<String, Credential>>,
-    authorization: Mutex<HashMap<String, String>>,
-    schemes: Mutex<HashMap<String, &'static str>>,
+    has_extra_roots: bool,
+    /// Docker-configuration credentials by host (bounded, expiring).
+    docker_credentials: moka::sync::Cache<String, Credential>,
+    /// Authorization headers by (credential fingerprint, host, repository).
+    tokens: moka::sync::Cache<String, Token>,
 }
 
 impl RegistryClient {
     /// A client with this configuration. No connection is made yet.
     pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
         let mut roots = Vec::new();
-        let mut extra_roots = Vec::new();
         for pem in &config.ca_certificates_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
                 RegistryError::CaCertificate {
@@ -117,34 +149,35 @@ impl RegistryClient {
                 });
             }
             roots.extend(certs);
-            extra_roots.push(oci_client::client::Certificate {
-                encoding: oci_client::client::CertificateEncoding::Pem,
-                data: pem.clone(),
-            });
         }
         let http = Http::new(config.timeouts, config.retry, &roots)
             .map_err(|detail| RegistryError::Setup { detail })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                has_extra_roots: !roots.is_empty(),
                 config,
-                extra_roots,
-                oci_https: OnceLock::new(),
-                oci_http: OnceLock::new(),
-                credentials: Mutex::new(HashMap::new()),
-                authorization: Mutex::new(HashMap::new()),
-                schemes: Mutex::new(HashMap::new()),
+                docker_credentials: moka::sync::Cache::builder()
+                    .max_capacity(CREDENTIAL_CACHE_ENTRIES)
+                    .time_to_live(CREDENTIAL_TTL)
+                    .build(),
+                tokens: moka::sync::Cache::builder()
+                    .max_capacity(TOKEN_CACHE_ENTRIES)
+                    .time_to_live(TOKEN_TTL)
+                    .build(),
             }),
         })
     }
 
-    /// The repository `reference` names.
+    /// The repository `reference` names, with the client's credentials and
+    /// no overall bound (see [`Repository::with_budget`]).
     pub fn repository(&self, reference: &ImageReference) -> Repository {
         Repository {
             inner: Arc::clone(&self.inner),
             path: format!("{}/v2/{}", reference.api_host, reference.repository),
             reference: reference.clone(),
-            deadline: None,
+            budget: None,
+            credentials: None,
         }
     }
 
@@ -156,95 +189,52 @@ impl RegistryClient {
 }
 
 impl Inner {
-    /// The schemes to try for `host`, in order: the one that worked
-    /// before; else plain HTTP when allowed for every registry; else HTTPS,
-    /// then plain HTTP for a loopback host.
-    fn schemes_for(&self, host: &str) -> Vec<&'static str> {
-        if let Some(scheme) = self
-            .schemes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(host)
-        {
-            return vec![scheme];
-        }
-        if self.config.allow_http {
-            vec!["http"]
-        } else if is_loopback(host) && !self.extra_roots.is_empty() {
-            // A private CA was given: a local registry may well speak TLS.
-            vec!["https", "http"]
-        } else if is_loopback(host) {
-            // Probing for TLS costs a handshake (and seeding the random
-            // generator): local registries speak plain HTTP.
-            vec!["http"]
+    /// The scheme for `host`: plain HTTP when allowed for every registry,
+    /// or for a loopback host given no extra CA; HTTPS otherwise. Never a
+    /// fallback from one to the other.
+    fn scheme_for(&self, host: &str) -> &'static str {
+        if self.config.allow_http || (is_loopback(host) && !self.has_extra_roots) {
+            "http"
         } else {
-            vec!["https"]
+            "https"
         }
     }
 
-    fn scheme_worked(&self, host: &str, scheme: &'static str) {
-        self.schemes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(host.to_string(), scheme);
-    }
-
-    fn credential(&self, registry: &str) -> Result<Credential, SourceError> {
-        if let (Some(username), Some(password)) = (&self.config.username, &self.config.password) {
-            return Ok(Credential::Basic {
-                username: username.clone(),
-                password: password.clone(),
-            });
+    /// The credential for `registry`: from `per_call` alone when given;
+    /// else the explicit ones; else the Docker configuration (cached).
+    /// No lock is held while a credential helper runs.
+    async fn credential(
+        &self,
+        registry: &str,
+        per_call: Option<&Credentials>,
+    ) -> Result<Credential, SourceError> {
+        if let Some(set) = per_call {
+            return Ok(set.get(registry).cloned().unwrap_or(Credential::Anonymous));
         }
-        let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cache.get(registry) {
+        if let Some(c) = self.config.credentials.get(registry) {
             return Ok(c.clone());
         }
-        let credential = if self.config.no_docker_config {
-            Credential::Anonymous
-        } else {
-            let path = self
-                .config
-                .docker_config
-                .clone()
-                .or_else(credentials::docker_config_path);
-            credentials::from_docker_config(path.as_deref(), registry).map_err(|e| {
-                SourceError::Unauthorized {
-                    what: registry.to_string(),
-                    status: 401,
-                    detail: e.to_string(),
-                }
-            })?
-        };
-        cache.insert(registry.to_string(), credential.clone());
+        if self.config.no_docker_config {
+            return Ok(Credential::Anonymous);
+        }
+        if let Some(c) = self.docker_credentials.get(registry) {
+            return Ok(c);
+        }
+        let path = self
+            .config
+            .docker_config
+            .clone()
+            .or_else(credentials::docker_config_path);
+        let credential = credentials::from_docker_config(path.as_deref(), registry)
+            .await
+            .map_err(|e| SourceError::Unauthorized {
+                what: registry.to_string(),
+                status: 401,
+                detail: e.to_string(),
+            })?;
+        self.docker_credentials
+            .insert(registry.to_string(), credential.clone());
         Ok(credential)
-    }
-
-    fn oci_client(&self, scheme: &str) -> &oci_client::Client {
-        let cell = if scheme == "http" {
-            &self.oci_http
-        } else {
-            &self.oci_https
-        };
-        cell.get_or_init(|| {
-            oci_client::Client::new(oci_client::client::ClientConfig {
-                protocol: if scheme == "http" {
-                    oci_client::client::ClientProtocol::Http
-                } else {
-                    oci_client::client::ClientProtocol::Https
-                },
-                // Plain HTTP needs no system roots (loading them is slow).
-                tls_certs_only: if scheme == "http" {
-                    self.extra_roots.clone()
-                } else {
-                    Vec::new()
-                },
-                extra_root_certificates: self.extra_roots.clone(),
-                connect_timeout: Some(self.config.timeouts.connect),
-                read_timeout: Some(self.config.timeouts.request),
-                ..Default::default()
-            })
-        })
     }
 }
 
@@ -258,28 +248,54 @@ pub(crate) fn is_loopback(host: &str) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "::1") || name.ends_with(".localhost")
 }
 
-/// One repository of a registry.
+/// One repository of a registry, as an [`ImageSource`].
+///
+/// Cheap to clone; clones share the budget. Open one per verification
+/// with [`Repository::with_budget`] (and, in a server,
+/// [`Repository::with_credentials`]).
 #[derive(Clone)]
 pub struct Repository {
     inner: Arc<Inner>,
     /// `host/v2/repository`, without the scheme.
     path: String,
     reference: ImageReference,
-    /// The end of the time allowed for everything read through this
-    /// repository (and its clones).
-    deadline: Option<Deadline>,
+    /// The time and bytes allowed for everything read through this
+    /// repository (and its clones, and the log client given the same
+    /// budget).
+    budget: Option<Budget>,
+    /// Credentials passed for this verification only.
+    credentials: Option<Arc<Credentials>>,
 }
 
 impl Repository {
-    /// This repository with an overall time limit starting now: every
-    /// request waits at most `min(per-request timeout, time left)`, no retry
-    /// or token exchange starts after it, and a request cut short by it is
-    /// [`SourceError::DeadlineExceeded`] (naming the limit and what was
-    /// being fetched). Without it, a registry answering each request slowly
-    /// but within its timeout could stretch a run over many manifests,
-    /// blobs and candidates without bound.
-    pub fn with_deadline(mut self, limit: Duration) -> Self {
-        self.deadline = Some(Deadline::after(limit));
+    /// This repository with an overall time limit starting now and no
+    /// byte budget: [`Repository::with_budget`] with
+    /// `Budget::new(limit, u64::MAX)`.
+    pub fn with_deadline(self, limit: Duration) -> Self {
+        self.with_budget(&Budget::new(limit, u64::MAX))
+    }
+
+    /// This repository under `budget`: every request waits at most
+    /// `min(per-request timeout, time left)`, no retry or token exchange
+    /// starts after the deadline, and every body counts against the bytes.
+    /// A request cut short is [`SourceError::DeadlineExceeded`] or
+    /// [`SourceError::BudgetExceeded`]. Give the same budget to the log
+    /// client ([`crate::RekorClient::with_budget`]) so one verification has
+    /// one deadline and one budget in all.
+    pub fn with_budget(mut self, budget: &Budget) -> Self {
+        self.budget = Some(budget.clone());
+        self
+    }
+
+    /// Use these credentials, and only these, for this repository's
+    /// requests (and the token realm its registry names): the client's own
+    /// credentials and the Docker configuration are not consulted. For a
+    /// server verifying for many tenants with one shared client: each
+    /// verification passes its tenant's pull secrets; nothing is stored
+    /// across calls except tokens, which are cached under a fingerprint of
+    /// the credential that obtained them.
+    pub fn with_credentials(mut self, credentials: Arc<Credentials>) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -288,21 +304,20 @@ impl Repository {
         &self.reference
     }
 
-    fn get(
+    async fn get(
         &self,
         path: String,
         accept: Option<String>,
         limit: usize,
         what: String,
     ) -> Result<Fetched, SourceError> {
-        let inner = Arc::clone(&self.inner);
-        let url = format!("{}/{path}", self.path);
-        let reference = self.reference.clone();
-        let Some(deadline) = self.deadline else {
-            return self.inner.http.block(authorized_get(
-                inner, reference, url, accept, limit, what, None,
-            ));
+        let scheme = self.inner.scheme_for(&self.reference.api_host);
+        let url = format!("{scheme}://{}/{path}", self.path);
+        let request = authorized_get(self, scheme, url, accept, limit, &what);
+        let Some(budget) = &self.budget else {
+            return request.await;
         };
+        let deadline = budget.deadline();
         let expired = SourceError::DeadlineExceeded {
             what: what.clone(),
             seconds: deadline.limit().as_secs(),
@@ -310,100 +325,39 @@ impl Repository {
         if deadline.remaining().is_zero() {
             return Err(expired);
         }
-        let request = authorized_get(inner, reference, url, accept, limit, what, Some(deadline));
-        // The requests themselves stop at the deadline; this also bounds
-        // what they do not cover (the token exchange).
-        self.inner.http.block(async move {
-            tokio::time::timeout(deadline.remaining(), request)
-                .await
-                .unwrap_or(Err(expired))
-        })
+        // The requests themselves stop at the deadline; this bounds the
+        // whole exchange (token request and retries included) once more.
+        tokio::time::timeout(deadline.remaining(), request)
+            .await
+            .unwrap_or(Err(expired))
     }
 }
 
 /// GET with the repository's authorization, obtaining it on a `401`.
 async fn authorized_get(
-    inner: Arc<Inner>,
-    reference: ImageReference,
-    path: String,
+    repo: &Repository,
+    scheme: &'static str,
+    url: String,
     accept: Option<String>,
     limit: usize,
-    what: String,
-    deadline: Option<Deadline>,
-) -> Result<Fetched, SourceError> {
-    let schemes = inner.schemes_for(&reference.api_host);
-    let mut probe_error = None;
-    for (i, scheme) in schemes.iter().enumerate() {
-        let probing = i + 1 < schemes.len();
-        let result = scheme_get(
-            &inner, &reference, scheme, &path, &accept, limit, &what, probing, deadline,
-        )
-        .await;
-        match (result, probe_error.take()) {
-            // No TLS server (or no server) there: try the next scheme.
-            (Err(e @ SourceError::Transport { .. }), _) if probing => probe_error = Some(e),
-            (Ok(fetched), None) => {
-                inner.scheme_worked(&reference.api_host, scheme);
-                return Ok(fetched);
-            }
-            // The fallback reached a server that is not a registry speaking
-            // plain HTTP (a TLS server answers 400): the HTTPS failure is
-            // the one to report, e.g. an untrusted certificate.
-            (Ok(fetched), Some(https)) if fetched.status == StatusCode::BAD_REQUEST => {
-                return Err(https)
-            }
-            (Err(SourceError::Transport { .. }), Some(https)) => return Err(https),
-            // A server speaking plain HTTP answered: its answer stands.
-            (Err(e), Some(_)) => {
-                inner.scheme_worked(&reference.api_host, scheme);
-                return Err(e);
-            }
-            (Ok(fetched), Some(_)) => {
-                inner.scheme_worked(&reference.api_host, scheme);
-                return Ok(fetched);
-            }
-            (Err(e), None) => return Err(e),
-        }
-    }
-    Err(probe_error.unwrap_or_else(|| SourceError::Transport {
-        what,
-        detail: "no scheme to try".into(),
-    }))
-}
-
-/// GET `scheme://path`; `probing`: a single attempt, to find out whether
-/// the scheme is spoken at all.
-#[allow(clippy::too_many_arguments)]
-async fn scheme_get(
-    inner: &Arc<Inner>,
-    reference: &ImageReference,
-    scheme: &'static str,
-    path: &str,
-    accept: &Option<String>,
-    limit: usize,
     what: &str,
-    probing: bool,
-    deadline: Option<Deadline>,
 ) -> Result<Fetched, SourceError> {
-    let key = reference.name();
-    let url = format!("{scheme}://{path}");
-    let mut authorized = false;
-    let retry = if probing {
-        RetryPolicy {
-            attempts: 1,
-            ..inner.http.retry
-        }
-    } else {
-        inner.http.retry
-    };
+    let inner = &repo.inner;
+    let host = &repo.reference.api_host;
+    let credential = inner.credential(host, repo.credentials.as_deref()).await?;
+    let key = format!(
+        "{}\n{host}\n{}",
+        credential.fingerprint(),
+        repo.reference.repository
+    );
+    let mut renewed = false;
     loop {
         let authorization = inner
-            .authorization
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .tokens
             .get(&key)
-            .cloned();
-        let (u, a) = (url.to_string(), accept.clone());
+            .filter(|t| t.until > Instant::now())
+            .map(|t| t.header);
+        let (u, a) = (url.clone(), accept.clone());
         let make: Arc<MakeRequest> = Arc::new(move |client: &reqwest::Client| {
             let mut request = client.get(&u);
             if let Some(a) = &a {
@@ -421,96 +375,237 @@ async fn scheme_get(
                 what: what.to_string(),
                 detail,
             })?;
-        let fetched = Http::fetch(client, inner.http.timeouts, retry, make, limit, deadline)
-            .await
-            .map_err(|e| map_fetch_error(e, what))?;
-        if fetched.status == StatusCode::UNAUTHORIZED && !authorized {
-            authorized = true;
-            let header = authorize(inner, reference, scheme, &fetched, what).await?;
-            inner
-                .authorization
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key.clone(), header);
+        let fetched = Http::fetch(
+            client,
+            inner.http.timeouts,
+            inner.http.retry,
+            make,
+            limit,
+            repo.budget.as_ref(),
+        )
+        .await
+        .map_err(|e| map_fetch_error(e, what))?;
+        if fetched.status == StatusCode::UNAUTHORIZED && !renewed {
+            renewed = true;
+            let token = authorize(repo, scheme, &credential, &fetched, what).await?;
+            inner.tokens.insert(key.clone(), token);
             continue;
         }
         return Ok(fetched);
     }
 }
 
-/// The `Authorization` header a `401` challenge asks for.
+/// The `Authorization` a `401` challenge asks for, with `credential` (the
+/// credential of this repository's registry, and no other).
 async fn authorize(
-    inner: &Inner,
-    reference: &ImageReference,
+    repo: &Repository,
     scheme: &'static str,
+    credential: &Credential,
     unauthorized: &Fetched,
     what: &str,
-) -> Result<String, SourceError> {
+) -> Result<Token, SourceError> {
+    let inner = &repo.inner;
     let challenge = unauthorized
         .headers
         .get(WWW_AUTHENTICATE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let credential = inner.credential(&reference.api_host)?;
     let denied = |detail: String| SourceError::Unauthorized {
         what: what.to_string(),
         status: 401,
         detail,
     };
-    let kind = challenge
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    // Credentials never travel in clear unless plain HTTP was asked for.
+    if scheme == "http" && !inner.config.allow_http && *credential != Credential::Anonymous {
+        return Err(denied(format!(
+            "refusing to send the credentials for {} over plain HTTP; pass --allow-http-registry to allow it",
+            repo.reference.api_host
+        )));
+    }
+    let (kind, params) = parse_challenge(&challenge);
     match kind.as_str() {
         "basic" => match credential {
-            Credential::Basic { username, password } => Ok(format!(
-                "Basic {}",
-                STANDARD.encode(format!("{username}:{password}"))
-            )),
+            Credential::Basic { username, password } => Ok(Token {
+                header: format!(
+                    "Basic {}",
+                    STANDARD.encode(format!("{username}:{password}"))
+                ),
+                until: Instant::now() + TOKEN_TTL,
+            }),
             Credential::Anonymous => Err(denied(
                 "the registry requires credentials (--registry-username/--registry-password, or docker login)".into(),
             )),
         },
-        "bearer" => {
-            let auth = match &credential {
-                Credential::Basic { username, password } => {
-                    oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone())
-                }
-                Credential::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
-            };
-            let oci_reference = oci_client::Reference::with_tag(
-                reference.registry.clone(),
-                reference.repository.clone(),
-                "latest".into(),
-            );
-            let client = inner.oci_client(scheme);
-            let token = tokio::time::timeout(
-                inner.config.timeouts.total,
-                client.auth(
-                    &oci_reference,
-                    &auth,
-                    oci_client::RegistryOperation::Pull,
-                ),
-            )
-            .await
-            .map_err(|_| SourceError::Timeout {
-                what: format!("token for {what}"),
-                seconds: inner.config.timeouts.total.as_secs(),
-            })?
-            .map_err(|e| denied(format!("token request failed: {}", error_chain(&e))))?;
-            match token {
-                Some(token) => Ok(format!("Bearer {token}")),
-                None => Err(denied(format!(
-                    "the registry's token service granted no token ({credential:?})"
-                ))),
-            }
-        }
+        "bearer" => bearer_token(repo, credential, &params, what).await,
         _ => Err(denied(format!(
             "unsupported authentication challenge {challenge:?}"
         ))),
     }
+}
+
+/// The scheme and parameters of a `WWW-Authenticate` challenge.
+fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
+    let challenge = challenge.trim();
+    let (kind, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            }
+        };
+        params.push((key, value.to_string()));
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    (kind.to_ascii_lowercase(), params)
+}
+
+/// The distribution token flow: `GET realm?service=..&scope=..`, with
+/// Basic credentials when there are some, read bounded like every other
+/// answer ([`MAX_TOKEN_BYTES`], the per-request timeout, the budget).
+async fn bearer_token(
+    repo: &Repository,
+    credential: &Credential,
+    params: &[(String, String)],
+    what: &str,
+) -> Result<Token, SourceError> {
+    let inner = &repo.inner;
+    let denied = |detail: String| SourceError::Unauthorized {
+        what: what.to_string(),
+        status: 401,
+        detail,
+    };
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let realm =
+        param("realm").ok_or_else(|| denied("the Bearer challenge names no realm".into()))?;
+    let mut url = reqwest::Url::parse(realm)
+        .map_err(|e| denied(format!("the token realm {realm:?} is not a URL: {e}")))?;
+    let realm_host = url.host_str().unwrap_or_default().to_string();
+    match url.scheme() {
+        "https" => {}
+        "http" if inner.config.allow_http || is_loopback(&realm_host) => {
+            if *credential != Credential::Anonymous && !inner.config.allow_http {
+                return Err(denied(format!(
+                    "refusing to send the credentials for {} to the plain-HTTP token realm {realm}; pass --allow-http-registry to allow it",
+                    repo.reference.api_host
+                )));
+            }
+        }
+        other => {
+            return Err(denied(format!(
+                "the token realm {realm} uses {other}, not HTTPS"
+            )))
+        }
+    }
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(service) = param("service") {
+            query.append_pair("service", service);
+        }
+        let scope = param("scope")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("repository:{}:pull", repo.reference.repository));
+        query.append_pair("scope", &scope);
+    }
+    let url = url.to_string();
+    let basic = match credential {
+        Credential::Basic { username, password } => Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{username}:{password}"))
+        )),
+        Credential::Anonymous => None,
+    };
+    let u = url.clone();
+    let make: Arc<MakeRequest> = Arc::new(move |client: &reqwest::Client| {
+        let mut request = client.get(&u).header(ACCEPT, "application/json");
+        if let Some(b) = &basic {
+            request = request.header(AUTHORIZATION, b);
+        }
+        request
+    });
+    let token_what = format!("token for {what}");
+    let client = inner
+        .http
+        .client(&url)
+        .map_err(|detail| SourceError::Transport {
+            what: token_what.clone(),
+            detail,
+        })?;
+    let fetched = Http::fetch(
+        client,
+        inner.http.timeouts,
+        inner.http.retry,
+        make,
+        MAX_TOKEN_BYTES,
+        repo.budget.as_ref(),
+    )
+    .await
+    .map_err(|e| map_fetch_error(e, &token_what))?;
+    if !fetched.status.is_success() {
+        return Err(denied(format!(
+            "the token service answered HTTP {} ({credential:?})",
+            fetched.status.as_u16()
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        access_token: Option<String>,
+        #[serde(default)]
+        expires_in: Option<u64>,
+    }
+    let answer: Answer =
+        serde_json::from_slice(&fetched.body).map_err(|e| SourceError::Malformed {
+            what: token_what.clone(),
+            detail: format!("not a token answer: {e}"),
+        })?;
+    let token = answer
+        .token
+        .or(answer.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            denied(format!(
+                "the token service granted no token ({credential:?})"
+            ))
+        })?;
+    if token.len() > 16 * 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SourceError::Malformed {
+            what: token_what,
+            detail: "the token is not a printable header value".into(),
+        });
+    }
+    let ttl = answer
+        .expires_in
+        .map_or(Duration::from_secs(60), Duration::from_secs)
+        .min(TOKEN_TTL);
+    Ok(Token {
+        header: format!("Bearer {token}"),
+        until: Instant::now() + ttl,
+    })
 }
 
 fn map_fetch_error(e: FetchError, what: &str) -> SourceError {
@@ -536,6 +631,20 @@ fn map_fetch_error(e: FetchError, what: &str) -> SourceError {
             what: what.to_string(),
             status,
             detail: format!("{detail} (retries exhausted)"),
+        },
+        FetchError::RetryAfter {
+            status,
+            wait,
+            remaining,
+        } => SourceError::RetryAfterBeyondDeadline {
+            what: what.to_string(),
+            status,
+            wait_seconds: wait.as_secs(),
+            remaining_seconds: remaining.as_secs(),
+        },
+        FetchError::Budget { limit } => SourceError::BudgetExceeded {
+            what: what.to_string(),
+            limit,
         },
     }
 }
@@ -585,12 +694,13 @@ fn check_announced_digest(fetched: &Fetched, what: &str) -> Result<(), SourceErr
     Ok(())
 }
 
+#[async_trait::async_trait]
 impl ImageSource for Repository {
     fn name(&self) -> String {
         self.reference.name()
     }
 
-    fn manifest(
+    async fn manifest(
         &self,
         reference: &ManifestRef,
         max_bytes: usize,
@@ -600,12 +710,14 @@ impl ImageSource for Repository {
             ManifestRef::Tag(tag) => format!("manifests/{tag}"),
             ManifestRef::Digest(digest) => format!("manifests/{digest}"),
         };
-        let fetched = self.get(
-            path,
-            Some(MANIFEST_MEDIA_TYPES.join(", ")),
-            max_bytes,
-            what.clone(),
-        )?;
+        let fetched = self
+            .get(
+                path,
+                Some(MANIFEST_MEDIA_TYPES.join(", ")),
+                max_bytes,
+                what.clone(),
+            )
+            .await?;
         if fetched.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -624,9 +736,24 @@ impl ImageSource for Repository {
         }))
     }
 
-    fn blob(&self, digest: &ArtifactDigest, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
+    async fn blob(
+        &self,
+        digest: &ArtifactDigest,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SourceError> {
         let what = format!("blob {}@{digest}", self.name());
-        let fetched = self.get(format!("blobs/{digest}"), None, max_bytes, what.clone())?;
+        let fetched = self
+            .get(format!("blobs/{digest}"), None, max_bytes, what.clone())
+            .await?;
+        // The bytes must be the blob asked for; checked here as they are
+        // read (and again by verify-core).
+        if fetched.status.is_success() && ArtifactDigest::of(&fetched.body) != *digest {
+            return Err(SourceError::DigestMismatch {
+                what,
+                expected: digest.to_string(),
+                found: ArtifactDigest::of(&fetched.body).to_string(),
+            });
+        }
         // A manifest names this blob: its absence is not a missing image.
         if fetched.status == StatusCode::NOT_FOUND {
             return Err(SourceError::BlobNotFound { what });
@@ -637,18 +764,20 @@ impl ImageSource for Repository {
         Ok(fetched.body)
     }
 
-    fn referrers(
+    async fn referrers(
         &self,
         subject: &ArtifactDigest,
         max_bytes: usize,
     ) -> Result<Option<RawManifest>, SourceError> {
         let what = format!("referrers of {}@{subject}", self.name());
-        let fetched = self.get(
-            format!("referrers/{subject}"),
-            Some(verify_core::oci::OCI_INDEX.to_string()),
-            max_bytes,
-            what.clone(),
-        )?;
+        let fetched = self
+            .get(
+                format!("referrers/{subject}"),
+                Some(verify_core::oci::OCI_INDEX.to_string()),
+                max_bytes,
+                what.clone(),
+            )
+            .await?;
         match fetched.status {
             // No referrers API: the caller falls back to the tag schema.
             StatusCode::NOT_FOUND
@@ -670,6 +799,26 @@ impl ImageSource for Repository {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_are_parsed() {
+        let (kind, params) = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        );
+        assert_eq!(kind, "bearer");
+        assert_eq!(
+            params,
+            vec![
+                ("realm".into(), "https://auth.example/token".into()),
+                ("service".into(), "registry.example".into()),
+                ("scope".into(), "repository:a/b:pull,push".into()),
+            ]
+        );
+        let (kind, params) = parse_challenge("Basic realm=x");
+        assert_eq!(kind, "basic");
+        assert_eq!(params, vec![("realm".into(), "x".into())]);
+        assert_eq!(parse_challenge("").0, "");
+    }
 
     #[test]
     fn loopback_hosts_use_http() {

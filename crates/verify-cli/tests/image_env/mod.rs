@@ -75,23 +75,45 @@ pub struct Registry {
     pub scheme: &'static str,
     /// The CA that issued its TLS certificate, for HTTPS.
     ca_pem: Option<String>,
+    /// The user and password it requires (htpasswd), if any.
+    pub auth: Option<(String, String)>,
     _dir: TempDir,
 }
 
 impl Registry {
     /// Start a registry with filesystem storage in a temporary directory.
     pub fn start() -> Self {
-        Self::start_with(None)
+        Self::start_with(None, None)
     }
 
     /// Start a registry serving HTTPS with this identity.
     pub fn start_tls(tls: &verify_testkit::tls::TlsIdentity) -> Self {
-        Self::start_with(Some(tls))
+        Self::start_with(Some(tls), None)
     }
 
-    fn start_with(tls: Option<&verify_testkit::tls::TlsIdentity>) -> Self {
+    /// Start a registry requiring HTTP Basic credentials (its `htpasswd`
+    /// authentication, bcrypt-hashed as it wants them).
+    #[allow(dead_code)]
+    pub fn start_htpasswd(user: &str, password: &str) -> Self {
+        Self::start_with(None, Some((user, password)))
+    }
+
+    fn start_with(
+        tls: Option<&verify_testkit::tls::TlsIdentity>,
+        htpasswd: Option<(&str, &str)>,
+    ) -> Self {
         let dir = TempDir::new("registry");
         let mut tls_config = String::new();
+        let mut auth_config = String::new();
+        if let Some((user, password)) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            let hash = bcrypt::hash(password, 5).expect("bcrypt");
+            std::fs::write(&file, format!("{user}:{hash}\n")).unwrap();
+            auth_config = format!(
+                "auth:\n  htpasswd:\n    realm: verify-test\n    path: {}\n",
+                file.display()
+            );
+        }
         let mut client = reqwest::blocking::Client::builder();
         if let Some(tls) = tls {
             let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -114,7 +136,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls_config}",
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls_config}{auth_config}",
                     dir.path().join("data").display()
                 ),
             )
@@ -135,7 +157,7 @@ impl Registry {
                 if client
                     .get(format!("{scheme}://{addr}/v2/"))
                     .send()
-                    .map(|r| r.status().is_success())
+                    .map(|r| r.status().is_success() || r.status().as_u16() == 401)
                     .unwrap_or(false)
                 {
                     return Self {
@@ -143,6 +165,7 @@ impl Registry {
                         addr,
                         scheme,
                         ca_pem: tls.map(|t| t.ca_pem.clone()),
+                        auth: htpasswd.map(|(u, p)| (u.to_string(), p.to_string())),
                         _dir: dir,
                     };
                 }
@@ -165,9 +188,19 @@ impl Registry {
             client =
                 client.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((user, password)) = &self.auth {
+            use base64::Engine as _;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Basic {basic}").parse().unwrap(),
+            );
+        }
         Pusher {
             base: format!("{}://{}", self.scheme, self.addr),
-            http: client.build().unwrap(),
+            http: client.default_headers(headers).build().unwrap(),
         }
     }
 }

@@ -171,7 +171,7 @@ pub fn verify_artifact_provenance(
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
 ) -> Result<VerifiedProvenance, SlsaError> {
-    verify_artifact_provenance_with(verifier, provenance, artifact, options, LogAccess::Offline)
+    verify_with_entries(verifier, provenance, artifact, options, None)
 }
 
 /// Verify `provenance` (a Sigstore bundle, or a DSSE envelope with its
@@ -179,12 +179,43 @@ pub fn verify_artifact_provenance(
 /// is `artifact`, with `verifier`'s trusted root, then apply the SLSA rules
 /// with the trusted builders for files. A bare envelope's entry is looked
 /// up through `log`.
-pub fn verify_artifact_provenance_with(
+///
+/// Async only for the lookup (on the caller's runtime); everything else is
+/// checked synchronously, as [`verify_artifact_provenance`] does.
+pub async fn verify_artifact_provenance_with(
     verifier: &Verifier,
     provenance: &[u8],
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
     log: LogAccess<'_>,
+) -> Result<VerifiedProvenance, SlsaError> {
+    let mut looked_up = None;
+    if let LogAccess::Online(lookup) = log {
+        let limit = verifier.limits().max_bundle_bytes;
+        if provenance.len() <= limit
+            && check_builder_id_supported(options.builder_id.as_deref()).is_ok()
+            && matches!(
+                recognize(provenance),
+                Ok(ProvenanceFormat::DsseWithCertificate)
+            )
+        {
+            let dsse = DsseProvenance::parse(provenance)?;
+            if dsse.tlog_entries.is_empty() {
+                looked_up = Some(dsse.look_up(lookup, artifact).await?);
+            }
+        }
+    }
+    verify_with_entries(verifier, provenance, artifact, options, looked_up)
+}
+
+/// The synchronous checks, with the entries looked up for a DSSE envelope
+/// that carries none (`None`: no lookup was made).
+fn verify_with_entries(
+    verifier: &Verifier,
+    provenance: &[u8],
+    artifact: &ArtifactDigest,
+    options: &ProvenanceOptions,
+    looked_up: Option<Vec<sigstore_types::TransparencyLogEntry>>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     check_builder_id_supported(options.builder_id.as_deref())?;
     let limit = verifier.limits().max_bundle_bytes;
@@ -197,7 +228,7 @@ pub fn verify_artifact_provenance_with(
     match recognize(provenance)? {
         ProvenanceFormat::SigstoreBundle => {}
         ProvenanceFormat::DsseWithCertificate => {
-            return verify_dsse_provenance(verifier, provenance, artifact, options, log)
+            return verify_dsse_provenance(verifier, provenance, artifact, options, looked_up)
         }
         ProvenanceFormat::BareDsse => {
             return Err(SlsaError::InvalidCertificate {
@@ -239,17 +270,17 @@ fn verify_dsse_provenance(
     provenance: &[u8],
     artifact: &ArtifactDigest,
     options: &ProvenanceOptions,
-    log: LogAccess<'_>,
+    looked_up: Option<Vec<sigstore_types::TransparencyLogEntry>>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     let dsse = DsseProvenance::parse(provenance)?;
     let entries = if dsse.tlog_entries.is_empty() {
-        match log {
-            LogAccess::Offline => {
+        match looked_up {
+            None => {
                 return Err(SlsaError::NeedsOnlineLookup {
                     found: "with an embedded certificate but no Rekor entry",
                 })
             }
-            LogAccess::Online(lookup) => dsse.look_up(lookup, artifact)?,
+            Some(entries) => entries,
         }
     } else {
         for entry in &dsse.tlog_entries {

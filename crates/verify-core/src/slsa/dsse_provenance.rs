@@ -212,17 +212,19 @@ impl DsseProvenance {
     /// Look the envelope's entries up in `lookup`: by payload hash, then by
     /// the artifact's digest. Entries that do not record this envelope are
     /// dropped; if none is left, the first mismatch is the error.
-    pub fn look_up(
+    pub async fn look_up(
         &self,
         lookup: &dyn TransparencyLogLookup,
         artifact: &ArtifactDigest,
     ) -> Result<Vec<TransparencyLogEntry>, SlsaError> {
-        let mut found = match find_entries(lookup, &self.payload_sha256()) {
+        let mut found = match find_entries(lookup, &self.payload_sha256()).await {
             Err(LookupError::NotFound { .. }) => Vec::new(),
             other => other.map_err(SlsaError::RekorLookup)?,
         };
         if found.is_empty() {
-            found = find_entries(lookup, &artifact.0).map_err(SlsaError::RekorLookup)?;
+            found = find_entries(lookup, &artifact.0)
+                .await
+                .map_err(SlsaError::RekorLookup)?;
         }
         let mut first_mismatch = None;
         let mut matching = Vec::new();

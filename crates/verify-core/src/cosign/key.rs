@@ -1,0 +1,88 @@
+//! Key checks without a log (`--insecure-ignore-tlog` with `--key`).
+
+use super::legacy::Envelope;
+use crate::artifact::ArtifactDigest;
+use crate::error::VerifyError;
+use crate::identity::{Policy, PolicyError};
+use crate::outcome::{SignerKind, Verified};
+
+/// A key-based signature checked without a log (`--insecure-ignore-tlog`).
+pub(super) fn direct_message_signature(
+    policy: &Policy,
+    signature: &[u8],
+    payload: &[u8],
+) -> Result<Verified, VerifyError> {
+    let Policy::Key(key) = policy else {
+        return Err(PolicyError::WrongBundleKind {
+            expected: "a key policy",
+            found: "an identity policy",
+        }
+        .into());
+    };
+    let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key.key)
+        .map_err(|e| PolicyError::InvalidKey {
+            detail: e.to_string(),
+        })?
+        .default_signing_scheme();
+    sigstore_crypto::verify_signature(
+        &key.key,
+        payload,
+        &sigstore_types::SignatureBytes::new(signature.to_vec()),
+        scheme,
+    )
+    .map_err(|e| VerifyError::Signature {
+        detail: e.to_string(),
+    })?;
+    Ok(key_only_verdict(Some(ArtifactDigest::of(payload))))
+}
+
+/// A key-based DSSE envelope checked without a log.
+pub(super) fn direct_dsse_signature(
+    policy: &Policy,
+    envelope: &Envelope,
+) -> Result<Verified, VerifyError> {
+    let Policy::Key(key) = policy else {
+        return Err(PolicyError::WrongBundleKind {
+            expected: "a key policy",
+            found: "an identity policy",
+        }
+        .into());
+    };
+    let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key.key)
+        .map_err(|e| PolicyError::InvalidKey {
+            detail: e.to_string(),
+        })?
+        .default_signing_scheme();
+    let pae = sigstore_types::pae(&envelope.payload_type, &envelope.payload);
+    let mut last = String::from("no signature");
+    for (sig, _) in &envelope.signatures {
+        match sigstore_crypto::verify_signature(
+            &key.key,
+            &pae,
+            &sigstore_types::SignatureBytes::new(sig.clone()),
+            scheme,
+        ) {
+            Ok(()) => return Ok(key_only_verdict(None)),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(VerifyError::Signature {
+        detail: format!("DSSE signature verification failed: {last}"),
+    })
+}
+
+pub(super) fn key_only_verdict(artifact: Option<ArtifactDigest>) -> Verified {
+    Verified {
+        bundle_media_type: "application/vnd.dev.cosign.simplesigning.v1+json".into(),
+        signer: SignerKind::PublicKey,
+        identity: None,
+        issuer: None,
+        log_index: None,
+        integrated_time: None,
+        signed_timestamps: Vec::new(),
+        artifact_digest: artifact.map(|d| d.to_string()),
+        tlog_verified: false,
+        sct_verified: false,
+        certificate: None,
+    }
+}
