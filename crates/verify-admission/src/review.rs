@@ -85,11 +85,7 @@ pub async fn review(args: ReviewArgs) -> ExitCode {
         Ok(Err(e)) => return usage(args.output, &e.to_string()),
         Err(e) => return usage(args.output, &e.to_string()),
     };
-    let code = decide(&engine, inputs, args.output).await;
-    // verify-registry's client owns a runtime (until the async registry
-    // API lands): it must not be dropped on a runtime thread.
-    let _ = tokio::task::spawn_blocking(move || drop(engine)).await;
-    code
+    decide(&engine, inputs, args.output).await
 }
 
 async fn decide(

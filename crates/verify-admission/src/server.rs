@@ -117,11 +117,7 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
                 .map_err(|e| StartError::Setup(e.to_string()))??,
         )
     };
-    let result = serve(args, engine.clone(), metrics, provider, interval).await;
-    // verify-registry's client owns a runtime (until the async registry
-    // API lands): it must not be dropped on a runtime thread.
-    let _ = tokio::task::spawn_blocking(move || drop(engine)).await;
-    result
+    serve(args, engine, metrics, provider, interval).await
 }
 
 async fn serve(

@@ -232,7 +232,12 @@ fn each_tenant_pulls_with_its_own_secrets_only() {
             keyless_policy("flux-test", &format!("{host}/fluxcd/**"), "enforce"),
         )],
         trusted_root: world.root.clone(),
-        args: vec!["--kubeconfig".into(), kubeconfig.display().to_string()],
+        // Credentials over plain HTTP (the loopback proxy) only when allowed.
+        args: vec![
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+            "--allow-http-registry".into(),
+        ],
     });
     let image = format!("{host}/fluxcd/source-controller:v1.9.4");
 

@@ -23,7 +23,7 @@ use crate::config::EngineConfig;
 use crate::metrics::Metrics;
 use crate::policies::PolicyStore;
 use crate::pull_secrets::TenantCredentials;
-use registry::{is_transient, Registries, RegistryFailure};
+use registry::{is_transient, Registries};
 
 /// One policy's result for one image.
 #[derive(Debug, Clone, Serialize)]
@@ -310,10 +310,9 @@ impl Engine {
         let mut names: Vec<String> = matching.iter().map(|p| p.name.clone()).collect();
         names.sort();
         let pins = matching.iter().all(|p| p.pin_digest);
-        drop(matching);
 
         let credential = credentials.for_image(&reference.api_host, &reference.repository);
-        let repository = match self.registries.repository(&reference, credential) {
+        let (repository, budget) = match self.registries.repository(&reference, credential) {
             Ok(r) => r,
             Err(f) => return failed(&image, &f.code, f.message),
         };
@@ -329,10 +328,7 @@ impl Engine {
                 let resolved = self
                     .tags
                     .try_get_with(key, async {
-                        let r = self
-                            .registries
-                            .resolve(repository.clone(), tag.clone())
-                            .await;
+                        let r = self.registries.resolve(&repository, &tag).await;
                         self.metrics.registry(
                             "resolve",
                             r.as_ref().map_or_else(|f| f.code.as_str(), |_| "ok"),
@@ -358,20 +354,11 @@ impl Engine {
         };
         let verify = async {
             let started = Instant::now();
-            let verdict = match self
+            let decision = self
                 .registries
-                .evaluate(
-                    Arc::clone(&set),
-                    names,
-                    Arc::clone(&self.trust),
-                    repository,
-                    at,
-                )
-                .await
-            {
-                Ok(decision) => Verdict::from_decision(decision, pins),
-                Err(RegistryFailure { code, message }) => Verdict::denied("", &code, message),
-            };
+                .evaluate(&matching, &self.trust, &repository, &budget, &at)
+                .await;
+            let verdict = Verdict::from_decision(decision, pins);
             let reason = verdict
                 .reasons
                 .first()

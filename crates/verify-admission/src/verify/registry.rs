@@ -1,14 +1,14 @@
 //! The one place that reads registries and runs the core's verification.
 //!
-//! `verify-registry`'s client is synchronous today (it blocks on a private
-//! runtime), so every call here runs on tokio's blocking pool and never on a
-//! runtime thread. When the async registry API lands (branch `net`), this
-//! module is what switches to it.
+//! Everything is async on the server's runtime (`verify-registry` owns no
+//! runtime): dropping a check's future cancels its registry traffic. Each
+//! verification gets one [`Budget`] (a deadline and a byte bound) shared by
+//! its registry and log requests.
 //!
-//! Credentials: the shared client reads `--docker-config` (for registries
-//! every tenant uses); a tenant's pull-secret credential gets a client of
-//! its own that knows only that credential and is used only for
-//! repositories of the registry the credential was written for.
+//! Credentials: one shared client reads `--docker-config` (for registries
+//! every tenant uses); a tenant's pull-secret credential is passed with the
+//! repository for that verification only, for the registry it was written
+//! for, and the Docker configuration is then not consulted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,17 +16,16 @@ use std::time::Duration;
 
 use verify_core::oci::{ImageSource, ManifestRef, SourceError};
 use verify_core::ArtifactDigest;
-use verify_policy::{Decision, EvalContext, ImageAtDigest, PolicySet, TrustRoots};
+use verify_policy::{Decision, EvalContext, ImageAtDigest, Policy, TrustRoots};
 use verify_registry::{
-    ImageReference, RegistryClient, RegistryConfig, RekorClient, Repository, RetryPolicy, Timeouts,
+    Budget, Credential, Credentials, ImageReference, RegistryClient, RegistryConfig, Repository,
+    RetryPolicy, Timeouts,
 };
 
 use crate::pull_secrets::RegistryCredential;
 
 /// Largest manifest read to resolve a tag.
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;
-/// Most tenant clients kept (each holds its connections).
-const MAX_TENANT_CLIENTS: u64 = 64;
 
 /// How registries are reached.
 #[derive(Debug, Clone, Default)]
@@ -84,35 +83,32 @@ pub fn is_transient(code: &str) -> bool {
     )
 }
 
-/// Registry clients: the shared one and per-credential ones.
+/// The registry client and the settings every check uses.
 pub struct Registries {
     settings: RegistrySettings,
     shared: RegistryClient,
-    tenants: moka::sync::Cache<String, RegistryClient>,
-    tlog: Option<Arc<RekorClient>>,
 }
 
+/// Most bytes one image's verification may read.
+const MAX_VERIFY_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Registries {
-    /// Clients for `settings`; no connection is made yet.
+    /// The client for `settings`; no connection is made yet.
     pub fn new(settings: RegistrySettings) -> Result<Self, String> {
-        let shared =
-            RegistryClient::new(Self::config(&settings, None)).map_err(|e| e.to_string())?;
-        let tlog = match &settings.tlog_url {
-            Some(url) => Some(Arc::new(
-                RekorClient::new(url, Self::timeouts(&settings), RetryPolicy::default())
-                    .map_err(|e| e.to_string())?,
-            )),
-            None => None,
+        let config = RegistryConfig {
+            docker_config: settings.docker_config.clone(),
+            no_docker_config: settings.docker_config.is_none(),
+            allow_http: settings.allow_http,
+            timeouts: Self::timeouts(&settings),
+            retry: RetryPolicy {
+                attempts: 3,
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_secs(5),
+            },
+            ..RegistryConfig::default()
         };
-        Ok(Self {
-            settings,
-            shared,
-            tenants: moka::sync::Cache::builder()
-                .max_capacity(MAX_TENANT_CLIENTS)
-                .time_to_idle(Duration::from_secs(600))
-                .build(),
-            tlog,
-        })
+        let shared = RegistryClient::new(config).map_err(|e| e.to_string())?;
+        Ok(Self { settings, shared })
     }
 
     fn timeouts(settings: &RegistrySettings) -> Timeouts {
@@ -124,117 +120,72 @@ impl Registries {
         }
     }
 
-    fn config(
-        settings: &RegistrySettings,
-        credential: Option<&RegistryCredential>,
-    ) -> RegistryConfig {
-        RegistryConfig {
-            username: credential.map(|c| c.username.clone()),
-            password: credential.map(|c| c.password.clone()),
-            docker_config: settings.docker_config.clone(),
-            // A tenant's client knows its own credential and nothing else.
-            no_docker_config: credential.is_some() || settings.docker_config.is_none(),
-            allow_http: settings.allow_http,
-            ca_certificates_pem: Vec::new(),
-            timeouts: Self::timeouts(settings),
-            retry: RetryPolicy {
-                attempts: 3,
-                base_delay: Duration::from_millis(100),
-                max_delay: Duration::from_secs(5),
-            },
-        }
-    }
-
-    /// The repository of `reference`, read with `credential` (already
-    /// chosen for this registry) or the shared configuration.
+    /// The repository of `reference` under a fresh budget, read with
+    /// `credential` (already chosen for this registry) or the shared
+    /// configuration.
     pub fn repository(
         &self,
         reference: &ImageReference,
         credential: Option<&RegistryCredential>,
-    ) -> Result<Repository, RegistryFailure> {
-        let client = match credential {
-            None => self.shared.clone(),
-            Some(c) => {
-                debug_assert_eq!(c.registry, canonical(&reference.api_host));
-                let key = format!("{}\0{}", reference.api_host, c.fingerprint());
-                self.tenants
-                    .try_get_with(key, || {
-                        RegistryClient::new(Self::config(&self.settings, Some(c)))
-                    })
-                    .map_err(|e| RegistryFailure {
-                        code: "internal".into(),
-                        message: e.to_string(),
-                    })?
-            }
-        };
-        Ok(client
-            .repository(reference)
-            .with_deadline(self.settings.verify_timeout))
+    ) -> Result<(Repository, Budget), RegistryFailure> {
+        let budget = Budget::new(self.settings.verify_timeout, MAX_VERIFY_BYTES);
+        let mut repository = self.shared.repository(reference).with_budget(&budget);
+        if let Some(c) = credential {
+            debug_assert_eq!(c.registry, canonical(&reference.api_host));
+            let only = Credentials::new().with(
+                &reference.api_host,
+                Credential::Basic {
+                    username: c.username.clone(),
+                    password: c.password.clone(),
+                },
+            );
+            repository = repository.with_credentials(Arc::new(only));
+        }
+        Ok((repository, budget))
     }
 
     /// The digest `tag` names in `repository`.
     pub async fn resolve(
         &self,
-        repository: Repository,
-        tag: String,
+        repository: &Repository,
+        tag: &str,
     ) -> Result<ArtifactDigest, RegistryFailure> {
-        let name = repository.name();
-        let result = tokio::task::spawn_blocking(move || {
-            repository
-                .manifest(&ManifestRef::Tag(tag.clone()), MAX_MANIFEST)
-                .map(|m| m.map(|m| ArtifactDigest::of(&m.bytes)))
-                .map_err(|e| RegistryFailure::from_source(&e))
-                .and_then(|m| {
-                    m.ok_or_else(|| RegistryFailure {
-                        code: "image-not-found".into(),
-                        message: format!("{name}:{tag} not found"),
-                    })
-                })
-        })
-        .await;
-        result.unwrap_or_else(|e| {
-            Err(RegistryFailure {
-                code: "internal".into(),
-                message: format!("tag resolution task failed: {e}"),
-            })
-        })
+        match repository
+            .manifest(&ManifestRef::Tag(tag.to_string()), MAX_MANIFEST)
+            .await
+        {
+            Ok(Some(m)) => Ok(ArtifactDigest::of(&m.bytes)),
+            Ok(None) => Err(RegistryFailure {
+                code: "image-not-found".into(),
+                message: format!("{}:{tag} not found", repository.name()),
+            }),
+            Err(e) => Err(RegistryFailure::from_source(&e)),
+        }
     }
 
-    /// Evaluate the policies named `names` of `set` for `image` read from
-    /// `repository`.
+    /// Evaluate `policies` for `image` read from `repository`.
     pub async fn evaluate(
         &self,
-        set: Arc<PolicySet>,
-        names: Vec<String>,
-        trust: Arc<TrustRoots>,
-        repository: Repository,
-        image: ImageAtDigest,
-    ) -> Result<Decision, RegistryFailure> {
-        let tlog = self.tlog.clone();
-        let secrets_dir = self.settings.secrets_dir.clone();
-        let handle = tokio::runtime::Handle::current();
-        let task = tokio::task::spawn_blocking(move || {
-            let policies: Vec<_> = set
-                .policies()
-                .iter()
-                .filter(|p| names.contains(&p.name))
-                .collect();
-            let ctx = EvalContext {
-                trust_roots: &trust,
-                source: &repository,
-                tlog: tlog
-                    .as_deref()
-                    .map(|t| t as &dyn verify_core::tlog_lookup::TransparencyLogLookup),
-                secrets_dir: secrets_dir.as_deref(),
-            };
-            // The evaluation reads the registry through the blocking source:
-            // it runs here, on a blocking thread, never on a runtime thread.
-            handle.block_on(verify_policy::evaluate(&policies, &image, &ctx))
-        });
-        task.await.map_err(|e| RegistryFailure {
-            code: "internal".into(),
-            message: format!("verification task failed: {e}"),
-        })
+        policies: &[&Policy],
+        trust: &TrustRoots,
+        repository: &Repository,
+        budget: &Budget,
+        image: &ImageAtDigest,
+    ) -> Decision {
+        let rekor = self
+            .settings
+            .tlog_url
+            .as_deref()
+            .map(|url| self.shared.rekor(url).with_budget(budget));
+        let ctx = EvalContext {
+            trust_roots: trust,
+            source: repository,
+            tlog: rekor
+                .as_ref()
+                .map(|t| t as &dyn verify_core::tlog_lookup::TransparencyLogLookup),
+            secrets_dir: self.settings.secrets_dir.as_deref(),
+        };
+        verify_policy::evaluate(policies, image, &ctx).await
     }
 }
 
