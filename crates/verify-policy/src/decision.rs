@@ -71,7 +71,8 @@ pub struct AuthorityFailure {
 
 /// Every matching policy must pass (AND); within one policy one authority
 /// passing is enough (OR), tried in order, stopping at the first that
-/// passes.
+/// passes. Policies are evaluated concurrently; `outcomes` follow the order
+/// of `policies`.
 ///
 /// A policy in `warn` mode that fails does not deny: its failure becomes a
 /// warning. `policies` empty admits (the caller decides what an image no
@@ -81,13 +82,22 @@ pub async fn evaluate(
     image: &ImageAtDigest,
     ctx: &EvalContext<'_>,
 ) -> Decision {
+    // Policies are independent (each must pass): evaluate them together, so
+    // a cold image costs the slowest policy's time rather than their sum.
+    // Authorities within a policy stay in order, stopping at the first that
+    // passes.
+    let outcomes = futures_util::future::join_all(
+        policies
+            .iter()
+            .map(|policy| evaluate_policy(policy, image, ctx)),
+    )
+    .await;
     let mut decision = Decision {
         allowed: true,
         outcomes: Vec::with_capacity(policies.len()),
         warnings: Vec::new(),
     };
-    for policy in policies {
-        let outcome = evaluate_policy(policy, image, ctx).await;
+    for (policy, outcome) in policies.iter().zip(outcomes) {
         if !outcome.passed {
             match policy.mode {
                 Mode::Enforce => decision.allowed = false,

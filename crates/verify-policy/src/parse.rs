@@ -104,7 +104,12 @@ pub(crate) fn policy(w: &mut Walker<'_>, doc: &Value) -> Option<Policy> {
 
 fn images(w: &mut Walker<'_>, spec: &Mapping) -> Vec<Glob> {
     let items = w.list("spec", spec, "images");
-    if items.is_empty() && !matches!(spec.get("images"), Some(Value::Sequence(_)) | None) {
+    if items.is_empty()
+        && !matches!(
+            spec.get("images"),
+            Some(Value::Sequence(_) | Value::Null) | None
+        )
+    {
         return Vec::new(); // type error already reported
     }
     if items.is_empty() {
@@ -407,7 +412,14 @@ fn matcher(
         (None, Some(r)) => match StringMatcher::regex(regexp, &r) {
             Ok(m) => Some(m),
             Err(e) => {
-                w.error(&join(path, regexp), e.to_string());
+                let detail = match e {
+                    verify_core::identity::PolicyError::InvalidRegex { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                w.error(
+                    &join(path, regexp),
+                    format!("{r:?} is not a valid regular expression (RE2 syntax): {detail}"),
+                );
                 None
             }
         },

@@ -185,6 +185,11 @@ fn invalid_values_are_refused() {
         (VALID.replace("      identities:\n      - issuer: https://token.actions.githubusercontent.com\n        subjectRegExp: ^https://github\\.com/fluxcd/.*$\n", "      identities: []\n"), "spec.authorities[0].keyless.identities"),
         (VALID.replace("policy.sigstore.dev/v1beta1", "policy.sigstore.dev/v1alpha1"), "apiVersion"),
         (VALID.replace("  images:\n  - glob: ghcr.io/fluxcd/**\n", "  images: []\n"), "spec.images"),
+        (VALID.replace("  images:\n  - glob: ghcr.io/fluxcd/**\n", "  images: null\n"), "spec.images"),
+        (VALID.replace("  images:\n  - glob: ghcr.io/fluxcd/**\n", "  images: ghcr.io/x\n"), "spec.images"),
+        (VALID.replace("  images:\n  - glob: ghcr.io/fluxcd/**\n", ""), "spec.images"),
+        (VALID.replace("  - name: github\n    keyless:\n      identities:\n      - issuer: https://token.actions.githubusercontent.com\n        subjectRegExp: ^https://github\\.com/fluxcd/.*$\n", "  - name: github\n"), "spec.authorities[0]"),
+        (VALID.replace("    keyless:\n      identities:\n      - issuer: https://token.actions.githubusercontent.com\n        subjectRegExp: ^https://github\\.com/fluxcd/.*$\n", "    keyless: [x]\n"), "spec.authorities[0].keyless"),
         (VALID.replace("metadata:\n  name: flux\n", "metadata: {}\n"), "metadata.name"),
     ];
     for (yaml, path) in cases {
