@@ -342,10 +342,17 @@ impl Engine {
                 }
             }
         };
+        let mut secrets: Vec<String> = matching
+            .iter()
+            .flat_map(|p| p.secret_refs().map(str::to_string))
+            .collect();
+        secrets.sort();
+        secrets.dedup();
+        let secrets_hash = self.registries.secrets_hash(&secrets).await;
         let key = Key {
             image: format!("{}/{}@{digest}", reference.api_host, reference.repository),
             policies: names.clone(),
-            policy_hash: set.hash().to_string(),
+            policy_hash: format!("{}{secrets_hash}", set.hash()),
             trust_hash: self.trust.hash().to_string(),
         };
         let at = ImageAtDigest {

@@ -163,6 +163,42 @@ impl Registries {
         }
     }
 
+    /// A hash of the mounted `key.secretRef` secrets `names` (every file of
+    /// `<secrets-dir>/<name>/`): their content is not in the policy hash, so
+    /// it goes into the verdict cache's key, and a rotated key is never
+    /// answered from verdicts made with the old one.
+    pub async fn secrets_hash(&self, names: &[String]) -> String {
+        use sha2::{Digest, Sha256};
+        let Some(dir) = &self.settings.secrets_dir else {
+            return String::new();
+        };
+        if names.is_empty() {
+            return String::new();
+        }
+        let mut h = Sha256::new();
+        for name in names {
+            h.update(name.as_bytes());
+            h.update([0]);
+            let mut files = Vec::new();
+            if let Ok(mut entries) = tokio::fs::read_dir(dir.join(name)).await {
+                while let Ok(Some(e)) = entries.next_entry().await {
+                    files.push(e.path());
+                }
+            }
+            files.sort();
+            for f in files.iter().take(64) {
+                h.update(f.as_os_str().as_encoded_bytes());
+                match tokio::fs::metadata(f).await {
+                    Ok(m) if m.is_file() && m.len() <= 1024 * 1024 => {
+                        h.update(tokio::fs::read(f).await.unwrap_or_default())
+                    }
+                    _ => h.update(b"-"),
+                }
+            }
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
     /// Evaluate `policies` for `image` read from `repository`.
     pub async fn evaluate(
         &self,

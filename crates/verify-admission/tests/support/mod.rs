@@ -74,6 +74,18 @@ impl World {
         }
     }
 
+    /// A world around a registry already running at `addr` (no process
+    /// started; for the demo and benchmark seeding).
+    pub fn with_registry_addr(addr: &str) -> WorldAt {
+        let sigstore = TestSigstore::new();
+        let pusher = image_env::Pusher::for_addr(addr);
+        WorldAt {
+            sigstore,
+            pusher,
+            addr: addr.to_string(),
+        }
+    }
+
     /// Push a one-platform image as `repo:tag`.
     pub fn image(&self, repo: &str, tag: &str) -> Pushed {
         self.pusher.image(repo, tag, "linux", "amd64")
@@ -86,6 +98,24 @@ impl World {
             &image.digest,
             None,
         );
+        let signed = self.sigstore.sign(&payload, options).unwrap();
+        let layer = signature_layer(&self.sigstore, &payload, &signed, true).unwrap();
+        self.pusher
+            .cosign_manifest(repo, &format!("sha256-{}.sig", image.hex()), &[layer]);
+    }
+}
+
+/// A test Sigstore and a pusher for a registry started elsewhere.
+pub struct WorldAt {
+    pub sigstore: TestSigstore,
+    pub pusher: Pusher,
+    pub addr: String,
+}
+
+impl WorldAt {
+    /// Sign `image` keylessly, bundle annotation included.
+    pub fn sign(&self, repo: &str, image: &Pushed, options: &SignOptions) {
+        let payload = simple_signing_payload(&format!("{}/{repo}", self.addr), &image.digest, None);
         let signed = self.sigstore.sign(&payload, options).unwrap();
         let layer = signature_layer(&self.sigstore, &payload, &signed, true).unwrap();
         self.pusher
@@ -139,15 +169,17 @@ impl Webhook {
             "0.2".into(),
         ];
         args.extend(options.args.iter().cloned());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_verify-admission"))
-            .args(&args)
-            .env("DOCKER_CONFIG", "/nonexistent-verify-test-docker-config")
-            .env("VERIFY_ADMISSION_LOG", "info")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start verify-admission");
+        let mut child = Command::new(
+            option_env!("CARGO_BIN_EXE_verify-admission").expect("the verify-admission binary"),
+        )
+        .args(&args)
+        .env("DOCKER_CONFIG", "/nonexistent-verify-test-docker-config")
+        .env("VERIFY_ADMISSION_LOG", "info")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start verify-admission");
         let stderr = child.stderr.take().unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
@@ -394,9 +426,11 @@ pub fn message(response: &Value) -> String {
 
 /// Run `verify-admission` with `args`.
 pub fn run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_verify-admission"))
-        .args(args)
-        .env("DOCKER_CONFIG", "/nonexistent-verify-test-docker-config")
-        .output()
-        .expect("run verify-admission")
+    Command::new(
+        option_env!("CARGO_BIN_EXE_verify-admission").expect("the verify-admission binary"),
+    )
+    .args(args)
+    .env("DOCKER_CONFIG", "/nonexistent-verify-test-docker-config")
+    .output()
+    .expect("run verify-admission")
 }

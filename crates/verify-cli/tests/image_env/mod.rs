@@ -218,6 +218,17 @@ pub struct Pusher {
     http: reqwest::blocking::Client,
 }
 
+impl Pusher {
+    /// A pusher for a plain-HTTP registry at `addr` started elsewhere
+    /// (verify-admission's demo and benchmark seeding).
+    pub fn for_addr(addr: &str) -> Self {
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+}
+
 /// A pushed manifest.
 #[derive(Clone, Debug)]
 pub struct Pushed {
