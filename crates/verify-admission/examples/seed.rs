@@ -9,7 +9,7 @@
 //! `cargo run -p verify-admission --example seed -- REGISTRY_ADDR OUT_DIR [COUNT]`
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use serde_json::json;

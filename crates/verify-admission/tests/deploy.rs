@@ -48,6 +48,18 @@ fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()
 }
 
+/// One webhook's fields: path, failurePolicy, sideEffects, versions, timeout, client, selector, rules.
+type Hook<'a> = (
+    &'a str,
+    &'a Option<String>,
+    &'a str,
+    &'a [String],
+    Option<i32>,
+    &'a WebhookClientConfig,
+    &'a Option<LabelSelector>,
+    &'a Option<Vec<RuleWithOperations>>,
+);
+
 #[test]
 fn base_parses_into_api_types_with_the_fields_the_webhook_needs() {
     let docs = base();
@@ -171,16 +183,7 @@ fn base_parses_into_api_types_with_the_fields_the_webhook_needs() {
     let v = &validating.webhooks.unwrap()[0];
     let m = &mutating.webhooks.unwrap()[0];
     assert_eq!(m.reinvocation_policy.as_deref(), Some("IfNeeded"));
-    let hooks: [(
-        &str,
-        &Option<String>,
-        &str,
-        &[String],
-        Option<i32>,
-        &WebhookClientConfig,
-        &Option<LabelSelector>,
-        &Option<Vec<RuleWithOperations>>,
-    ); 2] = [
+    let hooks: [Hook<'_>; 2] = [
         (
             "/validate",
             &v.failure_policy,
