@@ -6,6 +6,7 @@
 # p50/p99 (1 connection, each request a digest not yet verified, loopback
 # registry), overload p99 (160 connections) and peak RSS.
 #   bench/webhook.sh [DURATION_SECONDS] [COLD_IMAGES]
+# PROFILE=debug uses unoptimised binaries (quick, for a smoke run only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -25,12 +26,18 @@ http: {addr: 127.0.0.1:$REG_PORT}
 YAML
 docker-registry serve "$DIR/registry.yml" >/dev/null 2>&1 & PIDS+=($!)
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$REG_PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-cargo build -q --release -p verify-admission --bin verify-admission --example seed
-target/release/examples/seed "127.0.0.1:$REG_PORT" "$DIR" "$((COLD + 1))" >/dev/null
+PROFILE="${PROFILE:-release}"
+if [ "$PROFILE" = release ]; then
+  cargo build -q --release -p verify-admission --bin verify-admission --example seed
+else
+  cargo build -q -p verify-admission --bin verify-admission --example seed
+fi
+BIN="target/$PROFILE"
+"$BIN/examples/seed" "127.0.0.1:$REG_PORT" "$DIR" "$((COLD + 1))" >/dev/null
 
 start() { # start PORT [extra flags]; prints the PID
   local port=$1; shift
-  target/release/verify-admission serve --listen "127.0.0.1:$port" --tls-cert "$DIR/tls.crt" \
+  "$BIN/verify-admission" serve --listen "127.0.0.1:$port" --tls-cert "$DIR/tls.crt" \
     --tls-key "$DIR/tls.key" --policies "$DIR/policies" --trusted-root "$DIR/trusted_root.json" \
     --budget 8 "$@" 2>/dev/null & echo $!
 }
@@ -73,4 +80,5 @@ printf 'no-op (16 conns):   %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$N_
 printf 'ratio warm/no-op:   %s\n' "$(python3 -c "print(f'{$W_RPS/$N_RPS:.2f}')")"
 printf 'cold (1 conn):      %8s req/s  p50 %6s ms  p99 %6s ms  (%s new digests available)\n' "$C_RPS" "$C_P50" "$C_P99" "$COLD"
 printf 'overload (160):     %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$O_RPS" "$O_P50" "$O_P99" "$O_ERR"
+printf 'profile:            %s\n' "$PROFILE"
 printf 'peak RSS:           %s KiB\n' "$RSS"

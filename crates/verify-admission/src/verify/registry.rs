@@ -54,7 +54,10 @@ pub struct RegistryFailure {
 impl RegistryFailure {
     fn from_source(e: &SourceError) -> Self {
         let code = match e {
-            SourceError::Http { status: 429, .. } => "rate-limited",
+            // 429s are retried honouring Retry-After within the budget; one
+            // still refused, or asking to wait past the deadline, is this.
+            SourceError::Http { status: 429, .. }
+            | SourceError::RetryAfterBeyondDeadline { .. } => "rate-limited",
             other => other.code(),
         };
         Self {
