@@ -35,24 +35,32 @@ fi
 BIN="target/$PROFILE"
 "$BIN/examples/seed" "127.0.0.1:$REG_PORT" "$DIR" "$((COLD + 1))" >/dev/null
 
-start() { # start PORT [extra flags]; prints the PID
+start() { # start PORT [extra flags]; the PID is then in $!
   local port=$1; shift
   "$BIN/verify-admission" serve --listen "127.0.0.1:$port" --tls-cert "$DIR/tls.crt" \
     --tls-key "$DIR/tls.key" --policies "$DIR/policies" --trusted-root "$DIR/trusted_root.json" \
-    --budget 8 "$@" 2>/dev/null & echo $!
+    --budget 8 "$@" >/dev/null 2>&1 &
 }
 WEB_PORT="$(free_port)"; NOOP_PORT="$(free_port)"
-WEB_PID=$(start "$WEB_PORT"); PIDS+=("$WEB_PID")
-NOOP_PID=$(start "$NOOP_PORT" --noop); PIDS+=("$NOOP_PID")
+start "$WEB_PORT"; WEB_PID=$!; PIDS+=("$WEB_PID")
+start "$NOOP_PORT" --noop; PIDS+=($!)
 for p in "$WEB_PORT" "$NOOP_PORT"; do
   for _ in $(seq 100); do curl -fsS -k "https://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
 cat > "$DIR/post.lua" <<'LUA'
-local files, n, i = {}, 0, 0
+local files, n, i, once, answered = {}, 0, 0, false, 0
 init = function(args)
-  for _, f in ipairs(args) do local h = io.open(f, "rb"); files[#files + 1] = h:read("*a"); h:close() end
+  for _, f in ipairs(args) do
+    if f == "--once" then once = true
+    else local h = io.open(f, "rb"); files[#files + 1] = h:read("*a"); h:close() end
+  end
   n = #files
+end
+-- --once: every body is sent once (each a digest not yet verified), then stop.
+response = function()
+  answered = answered + 1
+  if once and answered >= n then wrk.thread:stop() end
 end
 request = function()
   i = i % n + 1
@@ -65,14 +73,15 @@ end
 LUA
 run() { # run PORT CONNECTIONS DURATION FILES... -> "req/s p50ms p99ms errors"
   local port=$1 c=$2 d=$3; shift 3
-  wrk -t2 -c"$c" -d"${d}s" --latency -s "$DIR/post.lua" "https://127.0.0.1:$port/validate" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5}'
+  local t=2; [ "$c" -lt 2 ] && t=1
+  wrk -t"$t" -c"$c" -d"${d}s" --latency -s "$DIR/post.lua" "https://127.0.0.1:$port/validate" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5}'
 }
 # Warm the verdict cache.
 curl -fsS -k -H 'content-type: application/json' --data @"$DIR/review.json" "https://127.0.0.1:$WEB_PORT/validate" >/dev/null
 read -r W_RPS W_P50 W_P99 W_ERR < <(run "$WEB_PORT" 16 "$DURATION" "$DIR/review.json")
 read -r N_RPS N_P50 N_P99 N_ERR < <(run "$NOOP_PORT" 16 "$DURATION" "$DIR/review.json")
 COLD_FILES=(); for i in $(seq 1 "$COLD"); do COLD_FILES+=("$DIR/cold/$i.json"); done
-read -r C_RPS C_P50 C_P99 C_ERR < <(run "$WEB_PORT" 1 "$DURATION" "${COLD_FILES[@]}")
+read -r C_RPS C_P50 C_P99 C_ERR < <(run "$WEB_PORT" 1 "$DURATION" --once "${COLD_FILES[@]}")
 read -r O_RPS O_P50 O_P99 O_ERR < <(run "$WEB_PORT" 160 "$DURATION" "$DIR/review.json")
 RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WEB_PID/status")
 printf 'warm (16 conns):    %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$W_RPS" "$W_P50" "$W_P99" "$W_ERR"
