@@ -23,6 +23,8 @@ pub enum Command {
     Review(ReviewArgs),
     /// Validate the policy files.
     Lint(LintArgs),
+    /// Serve the HTTPS verify API for controllers built without cgo (mTLS; run it as its own Deployment, never in the webhook's pods).
+    Api(VerifyApiArgs),
 }
 
 /// What to do with images no policy covers.
@@ -153,4 +155,24 @@ pub struct LintArgs {
     /// Directory of ClusterImagePolicy files.
     #[arg(long, value_name = "DIR")]
     pub policies: PathBuf,
+}
+
+/// `api`: the HTTPS verify API (`POST /v1/verify/image`, `/v1/verify/artifact`).
+#[derive(Debug, Clone, Args)]
+pub struct VerifyApiArgs {
+    /// The engine's JSON configuration (trust root, registry allowlist, limits).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The server's certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The CA every client certificate must chain to (PEM): calls without one are refused.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: PathBuf,
+    /// Where to listen.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub addr: String,
 }

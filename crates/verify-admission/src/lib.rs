@@ -27,6 +27,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod api_mode;
 pub mod cache;
 pub mod certs;
 pub mod cli;

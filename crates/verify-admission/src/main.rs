@@ -9,7 +9,7 @@ use verify_admission::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json = matches!(cli.command, Command::Serve(_));
+    let json = matches!(cli.command, Command::Serve(_) | Command::Api(_));
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERIFY_ADMISSION_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -50,6 +50,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Review(args) => runtime.block_on(verify_admission::review::review(args)),
+        Command::Api(args) => match runtime.block_on(verify_admission::api_mode::run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serve the verify API");
+                ExitCode::from(2)
+            }
+        },
         Command::Lint(_) => ExitCode::SUCCESS,
     }
 }
