@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::process::ExitCode;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::{
@@ -12,7 +13,7 @@ use verify_core::slsa::{
 };
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
 use verify_core::Limits;
-use verify_registry::{RekorClient, RetryPolicy, Timeouts};
+use verify_registry::{Budget, RekorClient, RetryPolicy, Timeouts};
 
 use crate::cli::{ArtifactArgs, SlsaArgs};
 use crate::output;
@@ -46,14 +47,20 @@ pub async fn run(args: &ArtifactArgs) -> ExitCode {
         url: args.rekor_url.clone(),
         client: OnceLock::new(),
     };
-    let log = if args.offline {
-        LogAccess::Offline
-    } else {
-        LogAccess::Online(&rekor)
-    };
 
     let mut results = Vec::with_capacity(args.artifacts.len());
     for path in &args.artifacts {
+        // One deadline and byte budget for everything one artifact's
+        // verification reads (its Rekor lookups), retries included.
+        let budgeted = Budgeted {
+            rekor: &rekor,
+            budget: Budget::new(Duration::from_secs(args.timeout), LOOKUP_BYTE_BUDGET),
+        };
+        let log = if args.offline {
+            LogAccess::Offline
+        } else {
+            LogAccess::Online(&budgeted)
+        };
         let digests = match File::open(path).and_then(FileDigests::of_reader) {
             Ok(d) => d,
             Err(e) => {
@@ -119,17 +126,28 @@ impl LazyRekor {
     }
 }
 
+/// Bytes of Rekor answers one artifact's verification may read in all.
+const LOOKUP_BYTE_BUDGET: u64 = 64 * 1024 * 1024;
+
+/// The shared Rekor client under one artifact's [`Budget`].
+struct Budgeted<'a> {
+    rekor: &'a LazyRekor,
+    budget: Budget,
+}
+
 #[async_trait::async_trait]
-impl TransparencyLogLookup for LazyRekor {
+impl TransparencyLogLookup for Budgeted<'_> {
     fn url(&self) -> String {
-        self.url.clone()
+        self.rekor.url.clone()
     }
 
     async fn search_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<String>, LookupError> {
-        self.get()?.search_sha256(sha256).await
+        let client = self.rekor.get()?.clone().with_budget(&self.budget);
+        client.search_sha256(sha256).await
     }
 
     async fn entry(&self, uuid: &str) -> Result<Vec<u8>, LookupError> {
-        self.get()?.entry(uuid).await
+        let client = self.rekor.get()?.clone().with_budget(&self.budget);
+        client.entry(uuid).await
     }
 }

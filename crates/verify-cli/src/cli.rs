@@ -228,6 +228,9 @@ pub struct ArtifactArgs {
     /// Never contact the transparency log: the provenance must embed its Rekor entry.
     #[arg(long)]
     pub offline: bool,
+    /// Time allowed for each artifact's Rekor lookups, retries included, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
     /// The files to verify; each must be a subject of the provenance.
     #[arg(value_name = "ARTIFACT", required = true)]
     pub artifacts: Vec<PathBuf>,

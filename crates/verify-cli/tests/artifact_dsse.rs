@@ -76,9 +76,11 @@ fn envelope(signed: &SignedBundle) -> Value {
 struct Dir(PathBuf);
 
 impl Dir {
-    fn new() -> Self {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("verify-cli-artifact-dsse-{}", std::process::id()));
+    fn new(test: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "verify-cli-artifact-dsse-{test}-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the test directory");
         Self(dir)
@@ -112,7 +114,7 @@ fn code(output: &Output) -> (i32, String, String) {
 #[test]
 fn dsse_envelopes_with_embedded_or_looked_up_rekor_entries() {
     let sigstore = TestSigstore::new();
-    let dir = Dir::new();
+    let dir = Dir::new("lookups");
     let root = dir.write("trusted_root.json", sigstore.trusted_root_json().as_bytes());
     let artifact = b"app binary v1\n";
     let app = dir.write("app", artifact);
@@ -271,6 +273,63 @@ fn dsse_envelopes_with_embedded_or_looked_up_rekor_entries() {
             "ErrorNoValidRekorEntries".into()
         )
     );
+}
+
+#[test]
+fn a_silent_rekor_ends_at_the_artifacts_deadline() {
+    let sigstore = TestSigstore::new();
+    let dir = Dir::new("silent");
+    let root = dir.write("trusted_root.json", sigstore.trusted_root_json().as_bytes());
+    let artifact = b"app binary v1\n";
+    let app = dir.write("app", artifact);
+    let logged = sigstore.sign(artifact, &options(true)).expect("signs");
+    let bare = dir.write(
+        "bare.intoto.jsonl",
+        &serde_json::to_vec(&envelope(&logged)).unwrap(),
+    );
+    // A log that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(8).flatten() {
+            open.push(stream);
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = verify(&[
+        "artifact",
+        "--trusted-root",
+        &root,
+        "--provenance-path",
+        &bare,
+        "--source-uri",
+        "github.com/acme/app",
+        "--source-tag",
+        "v1.4.0",
+        "--rekor-url",
+        &url,
+        "--timeout",
+        "1",
+        "--output",
+        "json",
+        &app,
+    ]);
+    let elapsed = started.elapsed();
+    drop(held);
+    assert_eq!(
+        code(&out),
+        (
+            1,
+            "provenance-rekor-lookup".into(),
+            "ErrorRekorSearch".into()
+        ),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bounded by --timeout (1 s), not by the client's 30 s request timeout.
+    assert!(elapsed < std::time::Duration::from_secs(15), "{elapsed:?}");
 }
 
 /// A file name suffix unique to the provenance's content.
