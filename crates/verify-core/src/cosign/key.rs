@@ -6,12 +6,11 @@ use crate::error::VerifyError;
 use crate::identity::{Policy, PolicyError};
 use crate::outcome::{SignerKind, Verified};
 
-/// A key-based signature checked without a log (`--insecure-ignore-tlog`).
-pub(super) fn direct_message_signature(
+/// The policy's public key and the signing scheme its algorithm implies;
+/// an identity policy cannot check a signature without a certificate.
+fn key_and_scheme(
     policy: &Policy,
-    signature: &[u8],
-    payload: &[u8],
-) -> Result<Verified, VerifyError> {
+) -> Result<(&crate::identity::KeyPolicy, sigstore_crypto::SigningScheme), VerifyError> {
     let Policy::Key(key) = policy else {
         return Err(PolicyError::WrongBundleKind {
             expected: "a key policy",
@@ -24,6 +23,16 @@ pub(super) fn direct_message_signature(
             detail: e.to_string(),
         })?
         .default_signing_scheme();
+    Ok((key, scheme))
+}
+
+/// A key-based signature checked without a log (`--insecure-ignore-tlog`).
+pub(super) fn direct_message_signature(
+    policy: &Policy,
+    signature: &[u8],
+    payload: &[u8],
+) -> Result<Verified, VerifyError> {
+    let (key, scheme) = key_and_scheme(policy)?;
     sigstore_crypto::verify_signature(
         &key.key,
         payload,
@@ -41,18 +50,7 @@ pub(super) fn direct_dsse_signature(
     policy: &Policy,
     envelope: &Envelope,
 ) -> Result<Verified, VerifyError> {
-    let Policy::Key(key) = policy else {
-        return Err(PolicyError::WrongBundleKind {
-            expected: "a key policy",
-            found: "an identity policy",
-        }
-        .into());
-    };
-    let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key.key)
-        .map_err(|e| PolicyError::InvalidKey {
-            detail: e.to_string(),
-        })?
-        .default_signing_scheme();
+    let (key, scheme) = key_and_scheme(policy)?;
     let pae = sigstore_types::pae(&envelope.payload_type, &envelope.payload);
     let mut last = String::from("no signature");
     for (sig, _) in &envelope.signatures {
