@@ -364,9 +364,15 @@ func TestHTTPSRefusesClientsWithoutTheCA(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(raw), `"invalid-request"`) {
 		t.Fatalf("HTTP %d %s", resp.StatusCode, raw)
 	}
+	// The server may answer 413 and close before the client has written the
+	// whole body: the client then sees the connection closed under its write
+	// (broken pipe, reset). Either is a refusal; an answer other than 413 is not.
 	resp, err = client.Post(env.apiURL+"/v1/verify/image", "application/json", strings.NewReader(strings.Repeat(" ", 2<<20)))
 	if err != nil {
-		t.Fatal(err)
+		if msg := err.Error(); !strings.Contains(msg, "broken pipe") && !strings.Contains(msg, "connection reset") {
+			t.Fatalf("oversized body: %v", err)
+		}
+		return
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 413 {
