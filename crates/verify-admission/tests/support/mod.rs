@@ -254,6 +254,15 @@ impl Webhook {
         assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(answer["kind"], "AdmissionReview");
         assert_eq!(answer["response"]["uid"], review["request"]["uid"]);
+        // Every parsed review is logged, but the log is read from the server's
+        // stderr by another thread: wait (bounded) for this review's line so
+        // that what a test reads next includes it.
+        let uid = review["request"]["uid"].clone();
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.decisions().iter().any(|d| d["uid"] == uid) && std::time::Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         answer["response"].clone()
     }
 
