@@ -113,12 +113,21 @@ pub const PUBLIC_GOOD_MIRROR: &str = "https://tuf-repo-cdn.sigstore.dev";
 /// (`repository/tuf_root.json`); see `data/README.md`.
 pub const PUBLIC_GOOD_ROOT: &[u8] = include_bytes!("../data/root.json");
 
+/// Sigstore's signed public-good TUF `targets.json` (version 14), byte for
+/// byte from the `sigstore/root-signing` repository (`metadata/targets.json`),
+/// signed by the targets keys [`PUBLIC_GOOD_ROOT`] names. It pins the
+/// `trusted_root.json` target that the built-in trust root must be; the
+/// tests verify its signatures with `sigstore-tuf` and compare the pin with
+/// [`BUILTIN_TARGET`] and the built-in root's bytes. See `data/README.md`.
+pub const PUBLIC_GOOD_TARGETS: &[u8] = include_bytes!("../data/targets.json");
+
 /// The TUF target that holds Sigstore's trusted root.
 pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 
 /// Length and SHA-256 of the `trusted_root.json` target that the built-in
 /// trust root must be, so the two cannot drift apart (checked by this
-/// crate's tests). See `data/README.md` for where the figures come from.
+/// crate's tests against the signed [`PUBLIC_GOOD_TARGETS`] and the
+/// built-in root). See `data/README.md`.
 pub const BUILTIN_TARGET: BuiltinTarget = BuiltinTarget {
     length: 6787,
     sha256: "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66",
