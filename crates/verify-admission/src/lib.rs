@@ -22,6 +22,7 @@
 //! | the policy directory and its reload | [`policies`] |
 //! | Prometheus metrics | [`metrics`] |
 //! | offline `review` and `lint` | [`review`] |
+//! | Flux's best practices on Flux Deployments (`--flux-audit`) | [`flux_audit`] |
 
 #![forbid(unsafe_code)]
 
@@ -33,6 +34,7 @@ pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod decision;
+pub mod flux_audit;
 pub mod metrics;
 pub mod mutate;
 pub mod policies;

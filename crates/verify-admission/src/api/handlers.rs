@@ -51,6 +51,12 @@ pub(super) async fn admission(
         }
     };
     let (response, log) = decide(&state, &review, mutating, deadline).await;
+    let response = match &state.engine {
+        Some(engine) if !mutating => {
+            crate::flux_audit::apply(engine.config.flux_audit.as_deref(), &review, response)
+        }
+        _ => response,
+    };
     let took = started.elapsed();
     let decision = match (&response.allowed, &response.patch) {
         (false, _) => "denied",
