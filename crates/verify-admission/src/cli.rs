@@ -101,6 +101,8 @@ pub struct ServeArgs {
     pub tls_key: PathBuf,
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub tuf: crate::trust_refresh::TufArgs,
     /// Every request is answered within this many seconds (keep it below the webhook's timeoutSeconds).
     #[arg(long, default_value_t = 8.0, value_name = "SECONDS")]
     pub budget: f64,
