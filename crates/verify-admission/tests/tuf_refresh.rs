@@ -36,7 +36,7 @@ fn tlogs_of(new: &TestSigstore, old: &TestSigstore, both: bool) -> Vec<u8> {
 }
 
 /// A webhook refreshing from `mirror` every 200 ms, trusting `tuf_root`.
-fn start(world: &World, mirror: &str, tuf_root: &PathBuf, extra: &[&str]) -> Webhook {
+fn start(world: &World, mirror: &str, tuf_root: &std::path::Path, extra: &[&str]) -> Webhook {
     let addr = &world.registry.addr;
     let cache = world.dir.path().join("tuf-cache");
     let mut args: Vec<String> = [
