@@ -136,6 +136,8 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
 
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
     assert_eq!(r["allowed"], false, "{r}");
+    // Denied because the log's key is unknown to the root in force.
+    assert!(message(&r).contains("tlog-set-invalid"), "{r}");
     // Denials are cached for 30 s; a verdict reached under the old root
     // must not answer under the new one.
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
