@@ -82,6 +82,9 @@ pub struct CommonArgs {
     /// Longest time one image's verification may take (seconds), in the background included.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub verify_timeout: f64,
+    /// FluxAuditPolicy file: Flux's best practices enforced (or warned on) for Deployments in the Flux namespace(s).
+    #[arg(long, value_name = "FILE")]
+    pub flux_audit: Option<PathBuf>,
 }
 
 /// `serve`.
@@ -98,6 +101,8 @@ pub struct ServeArgs {
     pub tls_key: PathBuf,
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub tuf: crate::trust_refresh::TufArgs,
     /// Every request is answered within this many seconds (keep it below the webhook's timeoutSeconds).
     #[arg(long, default_value_t = 8.0, value_name = "SECONDS")]
     pub budget: f64,

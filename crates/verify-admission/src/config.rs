@@ -65,6 +65,8 @@ pub struct EngineConfig {
     pub cache: CacheConfig,
     /// How long a tag's resolution is reused (coalesces a burst of pods).
     pub tag_ttl: Duration,
+    /// `--flux-audit`: Flux's best practices on Flux Deployments.
+    pub flux_audit: Option<std::sync::Arc<crate::flux_audit::FluxAudit>>,
 }
 
 impl EngineConfig {
@@ -77,6 +79,15 @@ impl EngineConfig {
             verify_timeout,
             cache: CacheConfig::default(),
             tag_ttl: Duration::from_secs(5),
+            flux_audit: match &common.flux_audit {
+                Some(path) => Some(std::sync::Arc::new(
+                    crate::flux_audit::FluxAudit::load(path).map_err(|e| ConfigError {
+                        flag: "flux-audit",
+                        message: format!("{e} [{}]", e.code()),
+                    })?,
+                )),
+                None => None,
+            },
         })
     }
 

@@ -22,6 +22,8 @@
 //! | the policy directory and its reload | [`policies`] |
 //! | Prometheus metrics | [`metrics`] |
 //! | offline `review` and `lint` | [`review`] |
+//! | trust roots in force, TUF refresh (`--tuf-mirror`) | [`trust_refresh`] |
+//! | Flux's best practices on Flux Deployments (`--flux-audit`) | [`flux_audit`] |
 
 #![forbid(unsafe_code)]
 
@@ -33,10 +35,12 @@ pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod decision;
+pub mod flux_audit;
 pub mod metrics;
 pub mod mutate;
 pub mod policies;
 pub mod pull_secrets;
 pub mod review;
 pub mod server;
+pub mod trust_refresh;
 pub mod verify;

@@ -10,6 +10,7 @@
 //! | `verify_admission_policy_reloads_total` | result |
 //! | `verify_admission_policy_set_info` (1 for the set in force) | hash |
 //! | `verify_admission_trust_root_age_seconds` | |
+//! | `verify_admission_trust_root_refreshes_total` (TUF) | result, code |
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
@@ -68,6 +69,13 @@ pub struct Metrics {
     policy_set: Family<HashLabels, Gauge>,
     trust_root_age: Gauge<f64, AtomicU64>,
     trust_root_time: Mutex<Option<SystemTime>>,
+    trust_refreshes: Family<RefreshLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefreshLabels {
+    result: String,
+    code: String,
 }
 
 impl Default for Metrics {
@@ -133,7 +141,14 @@ impl Metrics {
             "Seconds since the trusted root in use was written",
             trust_root_age.clone(),
         );
+        let trust_refreshes = Family::<RefreshLabels, Counter>::default();
+        registry.register(
+            "trust_root_refreshes",
+            "TUF refreshes of the trust root, by result (success, failure) and failure code",
+            trust_refreshes.clone(),
+        );
         Self {
+            trust_refreshes,
             registry,
             requests,
             latency,
@@ -217,6 +232,16 @@ impl Metrics {
             .trust_root_time
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    /// One TUF refresh of the trust root (`code` empty on success).
+    pub fn trust_root_refresh(&self, result: &str, code: &str) {
+        self.trust_refreshes
+            .get_or_create(&RefreshLabels {
+                result: result.into(),
+                code: code.into(),
+            })
+            .inc();
     }
 
     /// The text exposition format.

@@ -120,6 +120,8 @@ async fn decide(
                 (decision::validation(base, &checks, &hash), checks)
             }
         };
+        let response =
+            crate::flux_audit::apply(engine.config.flux_audit.as_deref(), &request, response);
         denied |= !response.allowed;
         results.push((input.source, plan, response, checks));
     }
@@ -149,7 +151,7 @@ async fn decide(
         Output::Text => {
             for (source, plan, response, checks) in &results {
                 let what = format!("{} {}/{}", plan.kind, plan.namespace, plan.name);
-                if let Some(skip) = plan.skip {
+                if let Some(skip) = plan.skip.filter(|_| response.allowed) {
                     println!("ADMIT {what} ({source}): not checked: {}", skip.as_str());
                     continue;
                 }

@@ -19,6 +19,7 @@ use crate::config::{self, EngineConfig};
 use crate::metrics::Metrics;
 use crate::policies::PolicyStore;
 use crate::pull_secrets::PullSecrets;
+use crate::trust_refresh::LiveTrust;
 use crate::verify::registry::{Registries, RegistrySettings};
 use crate::verify::Engine;
 
@@ -56,6 +57,11 @@ pub fn build_engine(
     metrics: Arc<Metrics>,
 ) -> Result<Arc<Engine>, StartError> {
     let limits = Limits::default();
+    let source = if common.trusted_root.is_some() {
+        "file"
+    } else {
+        "built-in"
+    };
     let root = match &common.trusted_root {
         Some(path) => {
             let root = TrustRoot::from_file(path, &limits)
@@ -82,6 +88,7 @@ pub fn build_engine(
     let trust = Arc::new(trust);
     let policies =
         PolicyStore::load(&common.policies, Arc::clone(&trust)).map_err(StartError::Policies)?;
+    let trust = Arc::new(LiveTrust::fixed((*trust).clone(), source, limits));
     metrics.set_policy_hash("", policies.current().hash());
     let registries = Registries::new(RegistrySettings {
         docker_config: common.docker_config.clone(),
@@ -111,11 +118,19 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         let config = EngineConfig::from_serve(&args)?;
         let common = args.common.clone();
         let m = Arc::clone(&metrics);
-        Some(
-            tokio::task::spawn_blocking(move || build_engine(&common, config, m))
-                .await
-                .map_err(|e| StartError::Setup(e.to_string()))??,
-        )
+        let engine = tokio::task::spawn_blocking(move || build_engine(&common, config, m))
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))??;
+        let updater = crate::trust_refresh::updater(&args.tuf, args.common.trusted_root.is_some())
+            .await
+            .map_err(|e| StartError::Trust(e.to_string()))?;
+        if let Some(updater) = updater {
+            engine.trust.attach(updater, &metrics);
+            tokio::spawn(
+                Arc::clone(&engine.trust).watch(Arc::clone(&metrics), args.tuf.trust_root_refresh),
+            );
+        }
+        Some(engine)
     };
     serve(args, engine, metrics, provider, interval).await
 }

@@ -26,6 +26,7 @@ fn main() {
     let multi = Options {
         multi_tenant: true,
         image_checker: None,
+        all_workloads: false,
     };
 
     // Admission: one Deployment as JSON, parsed then audited.

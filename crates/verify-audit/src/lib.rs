@@ -46,6 +46,7 @@ pub mod load;
 mod report;
 pub mod rules;
 pub mod sarif;
+pub mod workloads;
 pub mod yaml;
 
 pub use controller::{Controller, Distribution};
@@ -98,6 +99,10 @@ pub struct Options<'a> {
     pub multi_tenant: bool,
     /// Also `images/signature`, with this checker.
     pub image_checker: Option<&'a dyn ImageChecker>,
+    /// Also the pod-security rules on every container of every workload
+    /// (Deployments, StatefulSets, DaemonSets, ReplicaSets, Pods, Jobs,
+    /// CronJobs; init containers included), not only on Flux controllers.
+    pub all_workloads: bool,
 }
 
 /// The distinct images of the Flux controller containers in `objects`
@@ -154,7 +159,25 @@ pub fn audit(objects: &[Manifest], options: &Options<'_>) -> Report {
     };
     for c in &containers {
         checks::containers::check_flags(&mut ctx, c, options.multi_tenant);
-        checks::containers::check_pod_security(&mut ctx, c);
+        checks::containers::check_pod_security(&mut ctx, &c.into());
+    }
+    let any: Vec<controller::Workload<'_>> = if options.all_workloads {
+        objects.iter().filter_map(workloads::any_workload).collect()
+    } else {
+        Vec::new()
+    };
+    for w in &any {
+        let controllers: Vec<usize> = controller::controller_containers(w)
+            .iter()
+            .map(|c| c.index)
+            .collect();
+        for pc in workloads::pod_containers(w) {
+            // Controller containers were checked above.
+            if pc.list == "containers" && controllers.contains(&pc.index) {
+                continue;
+            }
+            checks::containers::check_pod_security(&mut ctx, &pc);
+        }
     }
     for m in objects {
         checks::sources::check_secret(&mut ctx, m);

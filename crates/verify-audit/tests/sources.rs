@@ -205,6 +205,7 @@ fn sarif_output_parses_back() {
         &Options {
             multi_tenant: true,
             image_checker: None,
+            all_workloads: false,
         },
     );
     let log = sarif::to_sarif(&report, "0.1.0");

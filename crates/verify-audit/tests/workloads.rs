@@ -307,6 +307,7 @@ fn image_signatures_through_the_injected_checker() {
         &Options {
             multi_tenant: false,
             image_checker: Some(&checker),
+            all_workloads: false,
         },
     );
     assert_eq!(rules(&report), with(STOCK_DEFAULT, &["images/signature"]));

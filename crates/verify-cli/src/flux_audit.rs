@@ -32,6 +32,10 @@ pub struct FluxAuditArgs {
     /// accounts, workload identity, sharding, NetworkPolicies).
     #[arg(long)]
     pub multi_tenant: bool,
+    /// Also check the pod-security rules on every workload's containers, not only
+    /// on the Flux controllers'.
+    #[arg(long)]
+    pub all_workloads: bool,
     /// Also verify each controller image's cosign signature against Flux's (or the
     /// ControlPlane distribution's) release identity.
     #[arg(long)]
@@ -109,6 +113,7 @@ pub fn run(args: &FluxAuditArgs) -> ExitCode {
     };
     let options = Options {
         multi_tenant: args.multi_tenant,
+        all_workloads: args.all_workloads,
         image_checker: verdicts.is_some().then_some(&checker as &dyn ImageChecker),
     };
     let report = verify_audit::audit(&manifests, &options);

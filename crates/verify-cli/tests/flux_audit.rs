@@ -242,3 +242,44 @@ spec:
     assert!(stdout(&out).contains("0 finding(s)"));
     assert_eq!(status(&run_stdin(&["flux-audit", "-"], Some(b""))), 0);
 }
+
+#[test]
+fn all_workloads_checks_this_projects_own_deployments() {
+    let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let base = deploy.join("base").display().to_string();
+    let api = deploy
+        .join("verify-api/verify-api.yaml")
+        .display()
+        .to_string();
+    // Without the option nothing there is a Flux controller: nothing checked.
+    let o = run(&["flux-audit", "-o", "json", &base, &api]);
+    assert_eq!(status(&o), 0, "{}", stdout(&o));
+    assert!(json(&o)["passed"].as_array().unwrap().is_empty());
+    let o = run(&["flux-audit", "--all-workloads", "-o", "json", &base, &api]);
+    assert_eq!(status(&o), 0, "{}", stdout(&o));
+    let v = json(&o);
+    assert!(finding_rules(&v).is_empty(), "{v}");
+    let passed: Vec<(String, String)> = v["passed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["object"]["name"].as_str().unwrap_or_default().to_string(),
+                p["rule"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for name in ["verify-admission", "verify-api"] {
+        let rules = passed
+            .iter()
+            .filter(|(n, r)| n == name && r.starts_with("pod-security/"));
+        assert_eq!(rules.count(), 5, "{name}: {passed:?}");
+    }
+    // The stock Flux install with the option: still only no-remote-bases.
+    let o = run(&["flux-audit", "--all-workloads", "-o", "json", &install()]);
+    assert_eq!(
+        finding_rules(&json(&o)),
+        ["kustomize-controller/no-remote-bases"]
+    );
+}

@@ -149,6 +149,18 @@ impl TrustRoots {
         Ok(self)
     }
 
+    /// The same named roots around another default verifier (a default
+    /// trust root refreshed through TUF); the hash changes with it.
+    pub fn with_default(&self, default: Arc<Verifier>) -> Self {
+        let mut roots = Self {
+            default,
+            named: Arc::clone(&self.named),
+            hash: String::new(),
+        };
+        roots.rehash();
+        roots
+    }
+
     /// `sha256:<hex>` over every root's fingerprint and name, for cache keys.
     pub fn hash(&self) -> &str {
         &self.hash

@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use kube::core::DynamicObject;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{respond, text, AppState, Body, MAX_BODY};
 use crate::admission::{self, Plan};
@@ -51,6 +51,12 @@ pub(super) async fn admission(
         }
     };
     let (response, log) = decide(&state, &review, mutating, deadline).await;
+    let response = match &state.engine {
+        Some(engine) if !mutating => {
+            crate::flux_audit::apply(engine.config.flux_audit.as_deref(), &review, response)
+        }
+        _ => response,
+    };
     let took = started.elapsed();
     let decision = match (&response.allowed, &response.patch) {
         (false, _) => "denied",
@@ -269,11 +275,18 @@ async fn decide(
 
 pub(super) fn readyz(state: &AppState) -> Response<Body> {
     let body = match &state.engine {
-        Some(engine) => json!({
-            "status": "ready",
-            "policyHash": engine.policies.current().hash(),
-            "trustRootHash": engine.trust.hash(),
-        }),
+        Some(engine) => {
+            let mut body = json!({
+                "status": "ready",
+                "policyHash": engine.policies.current().hash(),
+            });
+            if let (Some(out), Value::Object(trust)) =
+                (body.as_object_mut(), engine.trust.describe())
+            {
+                out.extend(trust);
+            }
+            body
+        }
         None => json!({"status": "ready", "noop": true}),
     };
     respond(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use verify_core::ArtifactDigest;
-use verify_policy::{Decision, ImageAtDigest, Mode, TrustRoots};
+use verify_policy::{Decision, ImageAtDigest, Mode};
 use verify_registry::ImageReference;
 
 use crate::admission::ImageUse;
@@ -213,8 +213,8 @@ pub struct Engine {
     pub config: EngineConfig,
     /// The policies in force.
     pub policies: Arc<PolicyStore>,
-    /// Trust material.
-    pub trust: Arc<TrustRoots>,
+    /// Trust material (a snapshot per check; refreshed through TUF with `--tuf-mirror`).
+    pub trust: Arc<crate::trust_refresh::LiveTrust>,
     /// Registry access.
     pub registries: Registries,
     /// Verdicts.
@@ -231,7 +231,7 @@ impl Engine {
     pub fn new(
         config: EngineConfig,
         policies: Arc<PolicyStore>,
-        trust: Arc<TrustRoots>,
+        trust: Arc<crate::trust_refresh::LiveTrust>,
         registries: Registries,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -307,6 +307,11 @@ impl Engine {
         if matching.is_empty() {
             return self.no_match(image, &normalized);
         }
+        // One snapshot of the trust roots for the whole check.
+        let trust = match self.trust.checked() {
+            Ok(t) => t,
+            Err(message) => return failed(&image, "trust-root-too-old", message),
+        };
         let mut names: Vec<String> = matching.iter().map(|p| p.name.clone()).collect();
         names.sort();
         let pins = matching.iter().all(|p| p.pin_digest);
@@ -353,7 +358,7 @@ impl Engine {
             image: format!("{}/{}@{digest}", reference.api_host, reference.repository),
             policies: names.clone(),
             policy_hash: format!("{}{secrets_hash}", set.hash()),
-            trust_hash: self.trust.hash().to_string(),
+            trust_hash: trust.hash().to_string(),
         };
         let at = ImageAtDigest {
             reference: image.image.clone(),
@@ -363,7 +368,7 @@ impl Engine {
             let started = Instant::now();
             let decision = self
                 .registries
-                .evaluate(&matching, &self.trust, &repository, &budget, &at)
+                .evaluate(&matching, &trust, &repository, &budget, &at)
                 .await;
             let verdict = Verdict::from_decision(decision, pins);
             let reason = verdict

@@ -7,6 +7,7 @@ use super::Ctx;
 use crate::controller::ControllerContainer;
 use crate::flags::{BoolFlag, Flags};
 use crate::rules::{flag_rules, Expect, RuleSet};
+use crate::workloads::PodContainer;
 
 /// The flag rules of the container's controller that `multi_tenant` enables.
 pub(crate) fn check_flags(ctx: &mut Ctx<'_>, c: &ControllerContainer<'_>, multi_tenant: bool) {
@@ -85,10 +86,7 @@ fn bool_evidence(written: &str, value: bool) -> String {
 
 /// A field of the container's securityContext, else of the pod's: where it
 /// was found, its value and its pointer.
-fn resolved<'a>(
-    c: &'a ControllerContainer<'a>,
-    field: &str,
-) -> Option<(&'static str, &'a Value, String)> {
+fn resolved<'a>(c: &'a PodContainer<'a>, field: &str) -> Option<(&'static str, &'a Value, String)> {
     let container = c
         .container
         .pointer(&format!("/securityContext/{field}"))
@@ -115,7 +113,7 @@ fn resolved<'a>(
 }
 
 /// The pod-security rules.
-pub(crate) fn check_pod_security(ctx: &mut Ctx<'_>, c: &ControllerContainer<'_>) {
+pub(crate) fn check_pod_security(ctx: &mut Ctx<'_>, c: &PodContainer<'_>) {
     let m = c.workload.manifest;
     let name = Some(c.name);
     let base = c.pointer();

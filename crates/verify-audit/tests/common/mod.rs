@@ -63,6 +63,7 @@ pub fn multi_tenant_report(objs: &[Value]) -> Report {
         &Options {
             multi_tenant: true,
             image_checker: None,
+            all_workloads: false,
         },
     )
 }
