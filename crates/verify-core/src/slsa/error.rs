@@ -52,6 +52,9 @@ pub enum SlsaError {
         /// The content found.
         found: &'static str,
     },
+    /// An npm package's attestations or names were rejected.
+    #[error(transparent)]
+    Npm(#[from] super::npm::NpmError),
     /// The bundle does not verify (certificate chain, SCT, Rekor entry,
     /// signature); see the wrapped error.
     #[error("provenance bundle does not verify: {0}")]
@@ -261,6 +264,7 @@ impl SlsaError {
             Self::RekorEntryMismatch { .. } => "provenance-rekor-entry-mismatch",
             Self::UnexpectedBundleContent { .. } => "provenance-unexpected-bundle-content",
             Self::Bundle(e) => e.code(),
+            Self::Npm(e) => e.code(),
             Self::InvalidCertificate { .. } => "slsa-invalid-certificate",
             Self::InvalidFormat { .. } => "slsa-invalid-format",
             Self::VerifierNotSupported { .. } => "slsa-verifier-not-supported",
@@ -294,6 +298,7 @@ impl SlsaError {
             Self::RekorLookup(_) => "ErrorRekorSearch",
             Self::RekorEntryMismatch { .. } => "ErrorNoValidRekorEntries",
             Self::UnexpectedBundleContent { .. } => "ErrorUnexpectedBundleContent",
+            Self::Npm(e) => e.upstream_name(),
             Self::Bundle(e) => match e.as_ref() {
                 VerifyError::Signature { .. } => "ErrorInvalidSignature",
                 VerifyError::TransparencyLog(TlogError::UnknownLog { .. }) => "ErrorRekorPubKey",
@@ -330,6 +335,7 @@ impl SlsaError {
         match self {
             Self::Bundle(e) => e.is_input_error(),
             Self::VerifierNotSupported { .. } => true,
+            Self::Npm(e) => matches!(e, super::npm::NpmError::InvalidRegistryKeys { .. }),
             Self::InvalidFormat { what, .. } => what.starts_with("--"),
             _ => false,
         }
