@@ -11,6 +11,7 @@ mod blob;
 mod cli;
 mod flux_audit;
 mod github_attestation;
+mod npm_package;
 mod image;
 mod image_output;
 mod in_index;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         // Offline: key-signed VSAs; bundles carrying their own log entries.
         cli::Command::Vsa(args) => vsa::run(&args),
         cli::Command::GithubAttestation(args) => github_attestation::run(&args),
+        cli::Command::NpmPackage(args) => npm_package::run(&args),
     }
 }
 
