@@ -88,7 +88,10 @@ fn refused(args: &NpmPackageArgs) -> Option<&'static str> {
     [
         (args.source_branch.is_some(), "--source-branch"),
         (args.source_tag.is_some(), "--source-tag"),
-        (args.source_versioned_tag.is_some(), "--source-versioned-tag"),
+        (
+            args.source_versioned_tag.is_some(),
+            "--source-versioned-tag",
+        ),
         (args.print_provenance, "--print-provenance"),
     ]
     .into_iter()
