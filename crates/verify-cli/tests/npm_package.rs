@@ -427,6 +427,69 @@ fn npm_cli_provenance_passes_and_each_flag_fails() {
 }
 
 #[test]
+fn alias_and_text_output() {
+    let sigstore = TestSigstore::new();
+    let fx = Fixture::new("alias", &sigstore);
+    let prov = provenance_options("https://slsa.dev/provenance/v1", npm_v1_predicate());
+    let publish = publish_options("@acme/pkg", "1.2.3", PURL);
+    let (set, keys) = fx.attestations("good", &sigstore, &prov, Some(&publish));
+    let run = |version: &str| {
+        Command::new(env!("CARGO_BIN_EXE_verify"))
+            .args([
+                "verify-npm-package",
+                "--trusted-root",
+                &fx.root,
+                "--attestations-path",
+                &set,
+                "--npm-registry-keys",
+                &keys,
+                "--package-name",
+                "@acme/pkg",
+                "--package-version",
+                version,
+                "--source-uri",
+                "github.com/acme/pkg",
+                "--builder-id",
+                HOSTED,
+                &fx.tarball,
+            ])
+            .env_remove("SIGSTORE_ROOT_FILE")
+            .output()
+            .expect("runs verify")
+    };
+    let out = run("1.2.3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Verifying npm package") && stderr.contains("PASSED"),
+        "{stderr}"
+    );
+    let out = run("9.9.9");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ErrorMismatchPackageVersion"), "{stderr}");
+
+    // --builder-id is required, as in slsa-verifier.
+    let out = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args([
+            "npm-package",
+            "--attestations-path",
+            &set,
+            "--package-name",
+            "a",
+            "--package-version",
+            "1",
+            "--source-uri",
+            "github.com/acme/pkg",
+            &fx.tarball,
+        ])
+        .output()
+        .expect("runs verify");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--builder-id"));
+}
+
+#[test]
 fn publish_attestation_is_required_and_must_name_the_package() {
     let sigstore = TestSigstore::new();
     let fx = Fixture::new("publish", &sigstore);

@@ -175,3 +175,83 @@ fn verify_builder_loose(provenance: &Provenance, expected: &str) -> Result<(), S
     };
     found.matches_loose(&other, true).map_err(|_| first)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
+
+    fn npm_v1(builder_id: &str) -> Provenance {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "pkg:npm/a@1", "digest": {"sha512": "00"}}],
+            "predicateType": SLSA_V1,
+            "predicate": {
+                "buildDefinition": {"buildType": super::super::provenance::NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE},
+                "runDetails": {"builder": {"id": builder_id}},
+            },
+        });
+        Provenance::from_envelope(
+            NPM_CLI_HOSTED,
+            IN_TOTO_PAYLOAD_TYPE,
+            statement.to_string().as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn builder_ids_match_with_or_without_the_hosting_suffix() {
+        verify_builder_loose(&npm_v1(NPM_CLI_HOSTED), NPM_CLI_HOSTED).unwrap();
+        verify_builder_loose(&npm_v1(NPM_CLI_HOSTED), NPM_CLI_LEGACY).unwrap();
+        verify_builder_loose(&npm_v1(NPM_CLI_LEGACY), NPM_CLI_HOSTED).unwrap();
+        let e = verify_builder_loose(&npm_v1(NPM_CLI_SELF_HOSTED), NPM_CLI_HOSTED).unwrap_err();
+        // The error names what the user asked for, not the fallback.
+        assert!(
+            matches!(&e, SlsaError::MismatchBuilderId { expected, .. } if expected == NPM_CLI_HOSTED),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_builder_id_is_required() {
+        let claims = CertificateClaims {
+            subject: Some(
+                "https://github.com/acme/pkg/.github/workflows/release.yml@refs/heads/main".into(),
+            ),
+            issuer: Some(super::super::builder::GITHUB_ACTIONS_ISSUER.into()),
+            source_repository_uri: Some("https://github.com/acme/pkg".into()),
+            source_repository_digest: Some("abc".into()),
+            build_trigger: Some("push".into()),
+            runner_environment: Some("github-hosted".into()),
+            ..CertificateClaims::default()
+        };
+        let options = NpmPackageOptions {
+            source_uri: "github.com/acme/pkg".into(),
+            ..NpmPackageOptions::default()
+        };
+        let e =
+            verify_npm_builder(&claims, IN_TOTO_PAYLOAD_TYPE, b"{}", "00", &options).unwrap_err();
+        assert_eq!(e.upstream_name(), "ErrorInvalidBuilderID", "{e:?}");
+        // The source is checked before.
+        let options = NpmPackageOptions {
+            source_uri: "github.com/acme/other".into(),
+            ..NpmPackageOptions::default()
+        };
+        let e =
+            verify_npm_builder(&claims, IN_TOTO_PAYLOAD_TYPE, b"{}", "00", &options).unwrap_err();
+        assert_eq!(e.upstream_name(), "ErrorMismatchSource", "{e:?}");
+        // Unknown hosting cannot be judged.
+        let claims = CertificateClaims {
+            runner_environment: None,
+            ..claims
+        };
+        let options = NpmPackageOptions {
+            source_uri: "github.com/acme/pkg".into(),
+            builder_id: Some(NPM_CLI_HOSTED.into()),
+            ..NpmPackageOptions::default()
+        };
+        let e =
+            verify_npm_builder(&claims, IN_TOTO_PAYLOAD_TYPE, b"{}", "00", &options).unwrap_err();
+        assert_eq!(e.upstream_name(), "ErrorNotSupported", "{e:?}");
+    }
+}
