@@ -209,11 +209,13 @@ pub fn verify_npm_package(
     };
     let key = keys.attestation_key(&hint.hint)?;
     let binding = signature_binding(&publish.payload, &digests.sha256, Some(digests));
-    verifier.verify_parsed(
-        &publish_bundle,
-        Artifact::TypedDigest(binding),
-        &Policy::Key(key),
-    )?;
+    verifier
+        .verify_parsed(
+            &publish_bundle,
+            Artifact::TypedDigest(binding),
+            &Policy::Key(key),
+        )
+        .map_err(|e| SlsaError::PublishBundle(Box::new(e)))?;
     let statement: PublishStatement =
         serde_json::from_slice(&publish.payload).map_err(|e| SlsaError::InvalidDssePayload {
             expected: "an in-toto statement".into(),

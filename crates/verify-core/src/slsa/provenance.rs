@@ -229,7 +229,14 @@ pub mod v02 {
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     pub struct Metadata {
-        #[serde(rename = "buildInvocationID", default, deserialize_with = "nullable")]
+        // Go's decoder matches field names case-insensitively; npm writes
+        // `buildInvocationId`.
+        #[serde(
+            rename = "buildInvocationID",
+            alias = "buildInvocationId",
+            default,
+            deserialize_with = "nullable"
+        )]
         pub build_invocation_id: String,
         #[serde(default)]
         pub build_started_on: Option<Rfc3339>,
