@@ -61,6 +61,9 @@ pub enum Command {
     /// Verify a file against its GitHub artifact attestation, as slsa-verifier verify-github-attestation.
     #[command(alias = "verify-github-attestation")]
     GithubAttestation(crate::github_attestation::GithubAttestationArgs),
+    /// Verify an npm package tarball against npm's attestations, as slsa-verifier verify-npm-package.
+    #[command(alias = "verify-npm-package")]
+    NpmPackage(crate::npm_package::NpmPackageArgs),
 }
 
 const BLOB_EXAMPLES: &str = "\
@@ -201,7 +204,7 @@ pub struct SlsaArgs {
 }
 
 /// `KEY=VALUE`, with exactly one `=`.
-fn parse_workflow_input(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_workflow_input(s: &str) -> Result<(String, String), String> {
     let parts: Vec<&str> = s.split('=').collect();
     match parts.as_slice() {
         [k, v] => Ok(((*k).to_string(), (*v).to_string())),

@@ -15,6 +15,7 @@ mod image;
 mod image_output;
 mod in_index;
 mod initialize;
+mod npm_package;
 mod output;
 mod provenance;
 mod sbom;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         // Offline: key-signed VSAs; bundles carrying their own log entries.
         cli::Command::Vsa(args) => vsa::run(&args),
         cli::Command::GithubAttestation(args) => github_attestation::run(&args),
+        cli::Command::NpmPackage(args) => npm_package::run(&args),
     }
 }
 

@@ -56,6 +56,8 @@ pub struct CertificateClaims {
     pub source_repository_identifier: Option<String>,
     /// `.1.16` Source Repository Owner URI.
     pub source_repository_owner_uri: Option<String>,
+    /// `.1.17` Source Repository Owner Identifier.
+    pub source_repository_owner_identifier: Option<String>,
     /// `.1.18` Build Config URI.
     pub build_config_uri: Option<String>,
     /// `.1.19` Build Config Digest.
@@ -104,6 +106,7 @@ impl CertificateClaims {
             source_repository_ref: c.source_repository_ref.clone(),
             source_repository_identifier: c.source_repository_identifier.clone(),
             source_repository_owner_uri: c.source_repository_owner_uri.clone(),
+            source_repository_owner_identifier: c.source_repository_owner_identifier.clone(),
             build_config_uri: c.build_config_uri.clone(),
             build_config_digest: c.build_config_digest.clone(),
             build_trigger: c.build_trigger.clone(),

@@ -115,7 +115,7 @@ pub fn recognize(provenance: &[u8]) -> Result<ProvenanceFormat, SlsaError> {
 /// The digest the signature is verified bound to: the artifact's when it is
 /// a subject (by SHA-256, or by SHA-512 when known), else the statement's
 /// first SHA-256 or SHA-512 subject, else the artifact's SHA-256.
-fn signature_binding(
+pub(super) fn signature_binding(
     payload: &[u8],
     artifact: &ArtifactDigest,
     digests: Option<&FileDigests>,
@@ -423,7 +423,7 @@ fn verify_dsse_provenance(
 /// to one of the statement's own subjects (the artifact's digest when it is
 /// one): whether the *artifact* is a subject is a SLSA rule, checked in
 /// slsa-verifier's order by [`verify_provenance`] with its own error.
-fn verify_signature(
+pub(super) fn verify_signature(
     verifier: &Verifier,
     bundle: &Bundle,
     payload: &[u8],

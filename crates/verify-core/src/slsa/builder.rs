@@ -54,6 +54,13 @@ pub const BCR_RELEASER: &str =
 pub const BCR_PUBLISHER: &str =
     "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml";
 
+/// The npm CLI's builder ID before it named the runner's hosting.
+pub const NPM_CLI_LEGACY: &str = "https://github.com/actions/runner";
+/// The npm CLI on GitHub-hosted runners.
+pub const NPM_CLI_HOSTED: &str = "https://github.com/actions/runner/github-hosted";
+/// The npm CLI on self-hosted runners.
+pub const NPM_CLI_SELF_HOSTED: &str = "https://github.com/actions/runner/self-hosted";
+
 /// The BYOB delegators: their certificate names the delegator, while the
 /// builder the user trusts is named in the provenance.
 pub const DELEGATORS: [&str; 2] = [GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR];
@@ -79,6 +86,12 @@ impl TrustedBuilders {
     /// For container images: the container generator only.
     pub const IMAGE: Self = Self {
         names: &[CONTAINER_GENERATOR],
+    };
+    /// For npm packages (`verify npm-package`): the BYOB delegators only;
+    /// the npm CLI's own provenance is judged by other rules (see
+    /// [`super::npm_builder`]).
+    pub const NPM: Self = Self {
+        names: &[GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR],
     };
     /// For GitHub artifact attestations (`verify github-attestation`):
     /// none by default, as in slsa-verifier, so `--builder-id` decides.

@@ -52,6 +52,13 @@ pub enum SlsaError {
         /// The content found.
         found: &'static str,
     },
+    /// npm's publish attestation does not verify (its signature by the
+    /// registry key, its Rekor entry); see the wrapped error.
+    #[error("npm publish attestation does not verify: {0}")]
+    PublishBundle(#[source] Box<VerifyError>),
+    /// An npm package's attestations or names were rejected.
+    #[error(transparent)]
+    Npm(#[from] super::npm::NpmError),
     /// The bundle does not verify (certificate chain, SCT, Rekor entry,
     /// signature); see the wrapped error.
     #[error("provenance bundle does not verify: {0}")]
@@ -260,7 +267,8 @@ impl SlsaError {
             Self::RekorLookup(_) => "provenance-rekor-lookup",
             Self::RekorEntryMismatch { .. } => "provenance-rekor-entry-mismatch",
             Self::UnexpectedBundleContent { .. } => "provenance-unexpected-bundle-content",
-            Self::Bundle(e) => e.code(),
+            Self::Bundle(e) | Self::PublishBundle(e) => e.code(),
+            Self::Npm(e) => e.code(),
             Self::InvalidCertificate { .. } => "slsa-invalid-certificate",
             Self::InvalidFormat { .. } => "slsa-invalid-format",
             Self::VerifierNotSupported { .. } => "slsa-verifier-not-supported",
@@ -294,7 +302,8 @@ impl SlsaError {
             Self::RekorLookup(_) => "ErrorRekorSearch",
             Self::RekorEntryMismatch { .. } => "ErrorNoValidRekorEntries",
             Self::UnexpectedBundleContent { .. } => "ErrorUnexpectedBundleContent",
-            Self::Bundle(e) => match e.as_ref() {
+            Self::Npm(e) => e.upstream_name(),
+            Self::Bundle(e) | Self::PublishBundle(e) => match e.as_ref() {
                 VerifyError::Signature { .. } => "ErrorInvalidSignature",
                 VerifyError::TransparencyLog(TlogError::UnknownLog { .. }) => "ErrorRekorPubKey",
                 VerifyError::TransparencyLog(_) => "ErrorInvalidRekorEntry",
@@ -328,8 +337,9 @@ impl SlsaError {
     /// than a verification failure.
     pub fn is_input_error(&self) -> bool {
         match self {
-            Self::Bundle(e) => e.is_input_error(),
+            Self::Bundle(e) | Self::PublishBundle(e) => e.is_input_error(),
             Self::VerifierNotSupported { .. } => true,
+            Self::Npm(e) => matches!(e, super::npm::NpmError::InvalidRegistryKeys { .. }),
             Self::InvalidFormat { what, .. } => what.starts_with("--"),
             _ => false,
         }

@@ -33,7 +33,8 @@
 //! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`
 //! relaxations (builders at `refs/heads/main`), Rekor searches for DSSE
 //! envelopes without a certificate, and the Google Cloud Build verifier.
-//! GitHub artifact attestations are in [`github_attestation`], VSAs in [`vsa`].
+//! GitHub artifact attestations are in [`github_attestation`], VSAs in [`vsa`],
+//! npm packages in [`npm_package`].
 
 pub mod artifact;
 pub mod builder;
@@ -44,6 +45,10 @@ pub mod github_attestation;
 pub mod github_env;
 pub mod image;
 pub mod npm;
+mod npm_builder;
+mod npm_certificate;
+pub mod npm_keys;
+pub mod npm_package;
 pub mod provenance;
 pub mod semver;
 pub mod source;

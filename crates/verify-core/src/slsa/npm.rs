@@ -2,9 +2,7 @@
 //! `verify-npm-package` that read npm's attestation set and the package
 //! name and version in it.
 //!
-//! Groundwork: the signature checks (the provenance bundle, keyless; the
-//! publish attestation, signed with npm's registry key) and the npm builder
-//! rules are not implemented yet, so no command uses this module.
+//! The signature checks and the rules are in [`super::npm_package`].
 //!
 //! npm serves `{"attestations": [{"predicateType": ..., "bundle": {...}}, ...]}`
 //! with at least two entries: the SLSA provenance (predicate type
@@ -67,6 +65,50 @@ pub enum NpmError {
         /// The name found.
         found: String,
     },
+    /// The npm rules cannot judge this (slsa-verifier's `ErrorNotSupported`):
+    /// an unknown `--builder-id`, or a runner whose hosting is unknown.
+    #[error("not supported: {what}")]
+    NotSupported {
+        /// What is not supported.
+        what: String,
+    },
+    /// The npm CLI's provenance (signed by the repository's own workflow,
+    /// so forgeable) states a value its certificate does not.
+    #[error("provenance and certificate differ on {field}: certificate {}, provenance {found:?}", certificate.as_deref().map_or("has no value".to_string(), |c| format!("{c:?}")))]
+    MismatchCertificate {
+        /// The provenance field.
+        field: String,
+        /// The certificate's value.
+        certificate: Option<String>,
+        /// The provenance's value.
+        found: String,
+    },
+    /// The npm CLI's provenance makes a claim nothing can verify.
+    #[error("non-verifiable claim {claim}: found {found}")]
+    NonVerifiableClaim {
+        /// The claim.
+        claim: &'static str,
+        /// Its value.
+        found: String,
+    },
+    /// The registry keys file is not npm's or Sigstore's keys JSON, or a key
+    /// in it is not a public key.
+    #[error("npm registry keys: expected {expected}, found {found}")]
+    InvalidRegistryKeys {
+        /// What was required.
+        expected: &'static str,
+        /// What was found.
+        found: String,
+    },
+    /// No registry key has the publish attestation's key ID and the
+    /// attestation usage.
+    #[error("no npm registry key with keyId {key_id:?} and keyUsage {key_usage:?}")]
+    MissingRegistryKey {
+        /// The key ID the attestation names.
+        key_id: String,
+        /// The usage required.
+        key_usage: &'static str,
+    },
     /// The package version differs from `--package-version`.
     #[error("{what} package version: expected {expected:?}, found {found:?}")]
     MismatchPackageVersion {
@@ -90,6 +132,30 @@ impl NpmError {
             Self::InvalidSubject { .. } => "ErrorInvalidSubject",
             Self::MismatchPackageName { .. } => "ErrorMismatchPackageName",
             Self::MismatchPackageVersion { .. } => "ErrorMismatchPackageVersion",
+            Self::NotSupported { .. } => "ErrorNotSupported",
+            Self::MismatchCertificate { .. } => "ErrorMismatchCertificate",
+            Self::NonVerifiableClaim { .. } => "ErrorNonVerifiableClaim",
+            Self::InvalidRegistryKeys { .. } => "could not parse keys file content",
+            Self::MissingRegistryKey { .. } => {
+                "could not find a key with the specified 'keyId' and 'keyUsage'"
+            }
+        }
+    }
+
+    /// A stable machine-readable reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidAttestations { .. } => "npm-invalid-attestations",
+            Self::InvalidPackageName { .. } => "npm-invalid-package-name",
+            Self::InvalidEncoding { .. } => "npm-invalid-encoding",
+            Self::InvalidSubject { .. } => "npm-invalid-subject",
+            Self::MismatchPackageName { .. } => "npm-mismatch-package-name",
+            Self::MismatchPackageVersion { .. } => "npm-mismatch-package-version",
+            Self::NotSupported { .. } => "npm-not-supported",
+            Self::MismatchCertificate { .. } => "npm-mismatch-certificate",
+            Self::NonVerifiableClaim { .. } => "npm-non-verifiable-claim",
+            Self::InvalidRegistryKeys { .. } => "npm-invalid-registry-keys",
+            Self::MissingRegistryKey { .. } => "npm-missing-registry-key",
         }
     }
 }

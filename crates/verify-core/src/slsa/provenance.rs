@@ -55,7 +55,12 @@ pub const CONTAINER_BASED_BUILD_TYPE: &str = "https://slsa.dev/container-based-b
 /// GitHub's build type for `actions/attest-build-provenance`.
 pub const GITHUB_ACTIONS_BUILD_TYPE: &str = "https://actions.github.io/buildtypes/workflow/v1";
 /// npm's build type, whose materials carry no ref.
-const NPM_CLI_BUILD_TYPE: &str = "https://github.com/npm/cli/gha@v1";
+pub const NPM_CLI_BUILD_TYPE: &str = "https://github.com/npm/cli/gha@v1";
+/// npm's second v0.2 build type.
+pub const NPM_CLI_BUILD_TYPE_V2: &str = "https://github.com/npm/cli/gha/v2";
+/// npm's v1.0 build type (GitHub Actions workflow).
+pub const NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE: &str =
+    "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1";
 
 /// The SLSA version of a predicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +83,10 @@ pub fn build_types(builder: &str, version: SlsaVersion) -> &'static [&'static st
         ],
         (SlsaVersion::V02, GENERIC_GENERATOR) => &[GENERIC_BUILD_TYPE],
         (SlsaVersion::V02, CONTAINER_GENERATOR) => &[CONTAINER_BUILD_TYPE],
+        (SlsaVersion::V02, super::builder::NPM_CLI_LEGACY | super::builder::NPM_CLI_HOSTED) => {
+            &[NPM_CLI_BUILD_TYPE, NPM_CLI_BUILD_TYPE_V2]
+        }
+        (SlsaVersion::V1, super::builder::NPM_CLI_HOSTED) => &[NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE],
         (SlsaVersion::V1, CONTAINER_BASED_BUILDER) => &[CONTAINER_BASED_BUILD_TYPE],
         (SlsaVersion::V1, super::builder::BCR_RELEASER | super::builder::BCR_PUBLISHER) => {
             &[GITHUB_ACTIONS_BUILD_TYPE]
@@ -220,7 +229,14 @@ pub mod v02 {
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     pub struct Metadata {
-        #[serde(rename = "buildInvocationID", default, deserialize_with = "nullable")]
+        // Go's decoder matches field names case-insensitively; npm writes
+        // `buildInvocationId`.
+        #[serde(
+            rename = "buildInvocationID",
+            alias = "buildInvocationId",
+            default,
+            deserialize_with = "nullable"
+        )]
         pub build_invocation_id: String,
         #[serde(default)]
         pub build_started_on: Option<Rfc3339>,
@@ -495,8 +511,11 @@ impl Provenance {
                 "" => Err(malformed(String::new())),
                 uri => Ok(uri.to_string()),
             },
-            Predicate::V1(p) if p.build_definition.build_type == GITHUB_ACTIONS_BUILD_TYPE => {
-                // attest-build-provenance records the trigger in
+            Predicate::V1(p)
+                if [GITHUB_ACTIONS_BUILD_TYPE, NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE]
+                    .contains(&p.build_definition.build_type.as_str()) =>
+            {
+                // attest-build-provenance (and npm) records the trigger in
                 // externalParameters.workflow: `git+<repository>@<ref>`.
                 let workflow = p
                     .build_definition
