@@ -50,6 +50,7 @@ pub mod limits;
 pub mod oci;
 pub mod oci_layout;
 pub mod outcome;
+mod rekor_entry;
 pub mod sbom;
 pub mod signature_memo;
 pub mod slsa;
