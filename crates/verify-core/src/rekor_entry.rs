@@ -112,11 +112,6 @@ pub fn body_content_hash(body: &[u8]) -> Option<(String, String)> {
     ))
 }
 
-/// The kind of a log entry for messages: `hashedrekord 0.0.1`.
-pub fn describe_kind(kind_version: KindVersion) -> String {
-    format!("{} {}", kind_version.kind(), kind_version.version())
-}
-
 /// Parse one Rekor v1 entry answer and check that it is the entry `uuid`
 /// names: the last 64 hex digits of the ID are the RFC 6962 leaf hash of
 /// the body. `Ok(None)`: a kind bundles cannot carry.

@@ -77,6 +77,7 @@ impl SignatureMemo {
     }
 
     /// Number of remembered signatures.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.inner
             .lock()
@@ -86,6 +87,7 @@ impl SignatureMemo {
     }
 
     /// Whether nothing is remembered yet.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

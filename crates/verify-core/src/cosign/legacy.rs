@@ -44,7 +44,7 @@ pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The RFC 3161 timestamp annotation.
 pub const RFC3161_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 
-pub use crate::rekor_entry::{body_content_hash, describe_kind, RekorBundle};
+pub use crate::rekor_entry::{body_content_hash, RekorBundle};
 
 /// Most certificates read from a chain annotation.
 const MAX_CHAIN: usize = 4;

@@ -40,7 +40,7 @@ mod error;
 mod evidence;
 mod intoto_v001;
 mod key;
-pub mod legacy;
+pub(crate) mod legacy;
 pub mod platform;
 pub mod predicate;
 mod referrer;

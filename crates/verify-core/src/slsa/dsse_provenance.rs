@@ -31,8 +31,8 @@
 use serde::Deserialize;
 use sigstore_types::bundle::{VerificationMaterial, VerificationMaterialContent, X509Certificate};
 use sigstore_types::{
-    Bundle, DerCertificate, DsseEnvelope, DsseSignature, KeyId, KindVersion, MediaType,
-    PayloadBytes, SignatureBytes, SignatureContent, TransparencyLogEntry,
+    Bundle, DerCertificate, DsseEnvelope, DsseSignature, KeyId, MediaType, PayloadBytes,
+    SignatureBytes, SignatureContent, TransparencyLogEntry,
 };
 
 use crate::artifact::ArtifactDigest;
@@ -255,6 +255,7 @@ fn unsupported_kind(kind: Option<(String, String)>) -> SlsaError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sigstore_types::KindVersion;
 
     #[test]
     fn an_envelope_without_a_certificate_is_refused() {
