@@ -29,6 +29,8 @@ if [[ ! -f "$src/crates/sigstore-conformance/src/main.rs" ]]; then
 fi
 mkdir -p "$work/src"
 cp "$src/crates/sigstore-conformance/src/main.rs" "$work/src/main.rs"
+# Written against sigstore-* 0.11: rename what 0.15 renamed (see the script's doc).
+python3 "$here/port-sigstore-conformance.py" "$work/src/main.rs"
 {
     echo '# Bench-only build of sigstore-rust'"'"'s conformance client; see bench/setup-sigstore-rust.sh.'
     echo '[package]'
