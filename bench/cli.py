@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Time `verify` side by side with sigstore-python and sigstore-js, as processes.
+"""Time `verify` side by side with sigstore-rust's conformance client, sigstore-python and
+sigstore-js, as processes.
 
 Called by bench/cli.sh (which builds target/release/verify first). For each verifier:
 
@@ -54,6 +55,18 @@ def contenders(args, conf):
         missing=None if os.access(verify, os.X_OK) else f"{verify} not found: run bench/cli.sh, which builds it",
     )
     result = [ours]
+
+    # sigstore-rust's own conformance client, built outside the repository by
+    # bench/setup-sigstore-rust.sh against the same sigstore-verify release. It speaks
+    # the conformance protocol itself, so the runner calls it directly.
+    rust = os.path.abspath(os.environ.get("SIGSTORE_RUST_CONFORMANCE")
+                           or os.path.join("/tmp", "sigstore-rust-conformance", "target", "release",
+                                           "conformance"))
+    result.append(Contender(
+        "rust", "sigstore-rust conformance", [rust], rounds=args.rounds,
+        missing=None if os.access(rust, os.X_OK) else
+        f"{rust} not found: run bench/setup-sigstore-rust.sh (or set SIGSTORE_RUST_CONFORMANCE)",
+    ))
 
     py = os.path.join(peers, "venv", "bin", "python")
     py_entry = os.path.join(conf, "peers", "sigstore-python-entry")
@@ -169,7 +182,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5, help="runner rounds for verify (default 5)")
     ap.add_argument("--peer-rounds", type=int, default=1, help="runner rounds for each peer (default 1)")
-    ap.add_argument("--only", default=None, help="comma-separated subset of: ours,python,js")
+    ap.add_argument("--only", default=None, help="comma-separated subset of: ours,rust,python,js")
     ap.add_argument("--case", default="happy-path-v0.3", help="the case timed with hyperfine")
     ap.add_argument("--no-hyperfine", action="store_true")
     ap.add_argument("--no-suite", action="store_true", help="skip the conformance-runner part")

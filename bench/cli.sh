@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Time the `verify` CLI side by side with sigstore-python and sigstore-js over the
+# Time the `verify` CLI side by side with sigstore-rust's conformance client (built by
+# bench/setup-sigstore-rust.sh, outside the repository), sigstore-python and sigstore-js over the
 # shared Sigstore conformance cases, and one happy-path case with hyperfine.
 # Peers come from bench/setup-peers.sh; a missing peer is skipped with a hint.
 #
 #   bench/cli.sh                      # build verify if missing, run everything
 #   bench/cli.sh --build              # rebuild verify first (cargo build --release)
-#   bench/cli.sh --only ours,js       # a subset: ours, python, js
+#   bench/cli.sh --only ours,rust     # a subset: ours, rust, python, js
 #   bench/cli.sh --rounds 3 --peer-rounds 1 --no-hyperfine --json out.json
 #
 # CONFORMANCE_DIR overrides where the shared cases are (default: ../shared/conformance

@@ -34,6 +34,13 @@ impl ArtifactDigest {
     }
 }
 
+/// Serialised as its text form, `sha256:<hex>`.
+impl serde::Serialize for ArtifactDigest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl std::fmt::Display for ArtifactDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "sha256:{}", hex::encode(self.0))

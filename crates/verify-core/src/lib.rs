@@ -7,7 +7,8 @@
 //! The entry point is [`Verifier`]: build it once from a [`TrustRoot`] (the
 //! trust material is parsed and its own certificate chains are checked at
 //! load), share it across threads (`Verifier: Send + Sync`; every cache it
-//! keeps is its own, see [`signature_memo`] for the one process-wide hook),
+//! keeps is its own, `signature_memo.rs` documents the one process-wide hook, a
+//! `sigstore-crypto` provider that consults the running verifier's memo),
 //! and call [`Verifier::verify_bundle`] for each bundle.
 //!
 //! Where each check lives:
@@ -18,16 +19,17 @@
 //! | bundle size limit, JSON parsing, media types | [`bundle`] |
 //! | certificate identity (email, URI or Fulcio username `otherName`) / issuer / GitHub workflow claims | [`identity`] |
 //! | artifact binding (message digest, DSSE subjects; SHA-256, SHA-384, SHA-512) | [`artifact`] |
-//! | in-toto statements: subjects, payload type, SLSA predicate types | [`intoto`] |
+//! | in-toto statements: subjects, payload type, SLSA predicate types | `intoto` (private) |
 //! | Fulcio chain, SCT, Rekor SET, inclusion proof, checkpoint, RFC 3161 | delegated to `sigstore-verify`, driven and mapped in [`verifier`] |
 //! | verdict cache for repeated bundles | [`cache`] |
-//! | memo of signatures already verified (trust-root chains, repeated SETs) | [`signature_memo`] |
+//! | memo of signatures already verified (trust-root chains, repeated SETs) | `signature_memo` (private) |
 //! | OCI manifests and blobs: size bounds, digest checks, the [`oci::ImageSource`] trait | [`oci`], [`oci_layout`] |
 //! | container image signatures and attestations (cosign's formats, OCI referrers) | [`cosign`] |
 //! | BuildKit's in-index attestations, by hash chain from the signed index | [`buildkit`] |
-//! | Fulcio chain and SCT for evidence bundles cannot carry (Rekor `intoto` / `rekord` v0.0.1, fractional RFC 3161 times) | [`fulcio`] |
+//! | Fulcio chain and SCT for evidence bundles cannot carry (Rekor `intoto` / `rekord` v0.0.1, fractional RFC 3161 times) | `fulcio` (private) |
 //! | RFC 3161 tokens, including `genTime` with fractional seconds | `tsa` (private) |
 //! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
+//! | reading Rekor v1 entries: the log's answers, cosign's SET bundle, entries embedded in DSSE files | `rekor_entry` (private) |
 //! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
 //! | SPDX SBOMs: lenient streaming parse, validation, NTIA minimum elements | [`sbom`] |
 //!
@@ -43,15 +45,16 @@ pub mod bundle;
 pub mod cache;
 pub mod cosign;
 pub mod error;
-pub mod fulcio;
+pub(crate) mod fulcio;
 pub mod identity;
-pub mod intoto;
+pub(crate) mod intoto;
 pub mod limits;
 pub mod oci;
 pub mod oci_layout;
 pub mod outcome;
+mod rekor_entry;
 pub mod sbom;
-pub mod signature_memo;
+pub(crate) mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
 pub mod trust_root;

@@ -327,7 +327,7 @@ impl Descriptor {
 }
 
 /// An image platform.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Platform {
     /// CPU architecture, e.g. `amd64`.
     #[serde(default)]

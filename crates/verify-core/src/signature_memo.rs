@@ -75,20 +75,6 @@ impl SignatureMemo {
             }
         }
     }
-
-    /// Number of remembered signatures.
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .seen
-            .len()
-    }
-
-    /// Whether nothing is remembered yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 thread_local! {

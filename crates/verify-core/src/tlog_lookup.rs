@@ -14,9 +14,9 @@
 //! The HTTP client lives outside the core (`verify-registry`); tests and
 //! callers supply their own through the trait.
 
-use std::collections::BTreeMap;
+use sigstore_types::TransparencyLogEntry;
 
-use sigstore_types::{KindVersion, TransparencyLogEntry};
+use crate::rekor_entry::parse_entry;
 
 /// Looks entries up in a Rekor v1 log.
 ///
@@ -167,93 +167,4 @@ pub async fn find_entries(
         return Err(first_error.unwrap_or_else(not_found));
     }
     Ok(entries)
-}
-
-/// Parse one Rekor v1 entry answer and check that it is the entry `uuid`
-/// names: the last 64 hex digits of the ID are the RFC 6962 leaf hash of
-/// the body. `Ok(None)`: a kind bundles cannot carry.
-pub fn parse_entry(uuid: &str, bytes: &[u8]) -> Result<Option<TransparencyLogEntry>, LookupError> {
-    let malformed = |detail: String| LookupError::Malformed { detail };
-    let answer: BTreeMap<String, sigstore_rekor::LogEntry> =
-        serde_json::from_slice(bytes).map_err(|e| malformed(format!("entry {uuid}: {e}")))?;
-    let [(id, entry)]: [(String, sigstore_rekor::LogEntry); 1] = answer
-        .into_iter()
-        .collect::<Vec<_>>()
-        .try_into()
-        .map_err(|v: Vec<_>| {
-            malformed(format!("entry {uuid}: {} entries in the answer", v.len()))
-        })?;
-    let leaf = hex::encode(sigstore_merkle::hash_leaf(entry.body.as_bytes()).as_bytes());
-    let wanted = uuid.to_ascii_lowercase();
-    let id = id.to_ascii_lowercase();
-    if !id.ends_with(&leaf) || !wanted.ends_with(&leaf) {
-        return Err(malformed(format!(
-            "entry {uuid}: the log answered entry {id} whose body hashes to {leaf}"
-        )));
-    }
-    let Some(kind_version) = kind_version_of(entry.body.as_bytes()) else {
-        return Ok(None);
-    };
-    entry
-        .to_bundle_entry(kind_version)
-        .map(Some)
-        .map_err(|e| malformed(format!("entry {uuid}: {e}")))
-}
-
-/// The kind and version a Rekor body declares, if bundles can carry it.
-pub fn kind_version_of(body: &[u8]) -> Option<KindVersion> {
-    let (kind, version) = body_kind(body)?;
-    match (kind.as_str(), version.as_str()) {
-        ("hashedrekord", "0.0.1") => Some(KindVersion::HashedRekordV001),
-        ("hashedrekord", "0.0.2") => Some(KindVersion::HashedRekordV002),
-        ("dsse", "0.0.1") => Some(KindVersion::DsseV001),
-        ("intoto", "0.0.2") => Some(KindVersion::IntotoV002),
-        _ => None,
-    }
-}
-
-/// The `kind` and `apiVersion` of a Rekor body.
-pub fn body_kind(body: &[u8]) -> Option<(String, String)> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Head {
-        api_version: String,
-        kind: String,
-    }
-    let head: Head = serde_json::from_slice(body).ok()?;
-    Some((head.kind, head.api_version))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds() {
-        assert_eq!(
-            kind_version_of(br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#),
-            Some(KindVersion::HashedRekordV001)
-        );
-        assert_eq!(
-            kind_version_of(br#"{"apiVersion":"0.0.1","kind":"intoto","spec":{}}"#),
-            None
-        );
-        assert_eq!(kind_version_of(b"nonsense"), None);
-    }
-
-    #[test]
-    fn an_answer_for_another_entry_is_refused() {
-        let body = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#;
-        use base64::Engine as _;
-        let answer = serde_json::json!({
-            "00": {
-                "body": base64::engine::general_purpose::STANDARD.encode(body),
-                "integratedTime": 1,
-                "logID": "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d",
-                "logIndex": 1,
-            }
-        });
-        let err = parse_entry("00", &serde_json::to_vec(&answer).unwrap()).unwrap_err();
-        assert!(matches!(err, LookupError::Malformed { .. }), "{err}");
-    }
 }

@@ -24,14 +24,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 use serde::Deserialize;
 use sigstore_types::bundle::{
-    InclusionPromise, LogId, MessageDigest, MessageSignature, PublicKeyIdentifier,
-    Rfc3161Timestamp, TimestampVerificationData, VerificationMaterial, VerificationMaterialContent,
-    X509Certificate,
+    MessageDigest, MessageSignature, PublicKeyIdentifier, Rfc3161Timestamp,
+    TimestampVerificationData, VerificationMaterial, VerificationMaterialContent, X509Certificate,
 };
 use sigstore_types::{
-    Bundle, CanonicalizedBody, DerCertificate, DigestBytes, DsseEnvelope, DsseSignature,
-    HashAlgorithm, KeyId, KindVersion, LogIndex, LogKeyId, MediaType, PayloadBytes, SignatureBytes,
-    SignatureContent, SignedTimestamp, TimestampToken, TransparencyLogEntry,
+    Bundle, DerCertificate, DigestBytes, DsseEnvelope, DsseSignature, HashAlgorithm, KeyId,
+    MediaType, PayloadBytes, SignatureBytes, SignatureContent, TimestampToken,
+    TransparencyLogEntry,
 };
 
 /// The base64 signature annotation.
@@ -45,23 +44,10 @@ pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The RFC 3161 timestamp annotation.
 pub const RFC3161_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 
+pub use crate::rekor_entry::{body_content_hash, RekorBundle};
+
 /// Most certificates read from a chain annotation.
 const MAX_CHAIN: usize = 4;
-
-/// The Rekor entry of a cosign bundle annotation.
-#[derive(Debug, Clone)]
-pub struct RekorBundle {
-    /// The SET.
-    pub signed_entry_timestamp: Vec<u8>,
-    /// The canonicalized body.
-    pub body: Vec<u8>,
-    /// The integrated time (Unix seconds).
-    pub integrated_time: i64,
-    /// The log index.
-    pub log_index: i64,
-    /// The log ID (SHA-256 of the log key).
-    pub log_id: Vec<u8>,
-}
 
 /// A layer's annotations, decoded (not verified).
 #[derive(Debug, Clone, Default)]
@@ -149,66 +135,6 @@ impl LayerEvidence {
             evidence.rfc3161_json = Some(value);
         }
         Ok(evidence)
-    }
-}
-
-impl RekorBundle {
-    /// Decode `{"SignedEntryTimestamp": b64, "Payload": {"body": b64,
-    /// "integratedTime": n, "logIndex": n, "logID": hex}}`.
-    pub fn from_json(value: &serde_json::Value) -> Result<Self, String> {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(rename = "SignedEntryTimestamp")]
-            set: String,
-            #[serde(rename = "Payload")]
-            payload: Payload,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Payload {
-            body: String,
-            integrated_time: i64,
-            log_index: i64,
-            #[serde(rename = "logID")]
-            log_id: String,
-        }
-        let wire: Wire = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-        Ok(Self {
-            signed_entry_timestamp: decode_b64(&wire.set)
-                .map_err(|e| format!("SignedEntryTimestamp: {e}"))?,
-            body: decode_b64(&wire.payload.body).map_err(|e| format!("body: {e}"))?,
-            integrated_time: wire.payload.integrated_time,
-            log_index: wire.payload.log_index,
-            log_id: hex::decode(&wire.payload.log_id).map_err(|e| format!("logID: {e}"))?,
-        })
-    }
-
-    /// The bundle log entry, if its kind is one bundles can carry.
-    pub fn tlog_entry(&self) -> Result<Option<TransparencyLogEntry>, String> {
-        let Some(kind_version) = crate::tlog_lookup::kind_version_of(&self.body) else {
-            return Ok(None);
-        };
-        let index = u64::try_from(self.log_index)
-            .map_err(|_| format!("negative log index {}", self.log_index))?;
-        let time = jiff::Timestamp::from_second(self.integrated_time)
-            .map_err(|e| format!("integratedTime {}: {e}", self.integrated_time))?;
-        Ok(Some(
-            TransparencyLogEntry::new(
-                LogIndex::new(index).map_err(|e| e.to_string())?,
-                LogId::new(LogKeyId::new(self.log_id.clone())),
-                kind_version,
-                CanonicalizedBody::new(self.body.clone()),
-            )
-            .with_integrated_time(time)
-            .with_inclusion_promise(InclusionPromise::new(SignedTimestamp::new(
-                self.signed_entry_timestamp.clone(),
-            ))),
-        ))
-    }
-
-    /// The body's declared kind and version.
-    pub fn kind(&self) -> Option<(String, String)> {
-        crate::tlog_lookup::body_kind(&self.body)
     }
 }
 
@@ -321,22 +247,6 @@ pub fn synthesize(
     ))
 }
 
-/// The SHA-256 (hex) a Rekor body records for the signed content
-/// (`hashedrekord` data hash, `dsse` envelope hash, `intoto` content hash),
-/// with its algorithm.
-pub fn body_content_hash(body: &[u8]) -> Option<(String, String)> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let spec = value.get("spec")?;
-    let hash = spec
-        .pointer("/data/hash")
-        .or_else(|| spec.get("envelopeHash"))
-        .or_else(|| spec.pointer("/content/hash"))?;
-    Some((
-        hash.get("algorithm")?.as_str()?.to_string(),
-        hash.get("value")?.as_str()?.to_ascii_lowercase(),
-    ))
-}
-
 /// Decode base64, standard alphabet first, URL-safe as a fallback (DSSE
 /// allows either).
 pub fn decode_b64(text: &str) -> Result<Vec<u8>, String> {
@@ -365,9 +275,4 @@ pub fn pem_certificates(text: &str) -> Result<Vec<DerCertificate>, String> {
         }
     }
     Ok(certs)
-}
-
-/// The kind of a log entry for messages: `hashedrekord 0.0.1`.
-pub fn describe_kind(kind_version: KindVersion) -> String {
-    format!("{} {}", kind_version.kind(), kind_version.version())
 }

@@ -40,7 +40,7 @@ mod error;
 mod evidence;
 mod intoto_v001;
 mod key;
-pub mod legacy;
+pub(crate) mod legacy;
 pub mod platform;
 pub mod predicate;
 mod referrer;
@@ -104,7 +104,8 @@ pub struct CheckOptions<'a> {
 }
 
 /// Where a signature or attestation was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
     /// A layer of cosign's `sha256-<hex>.sig`/`.att` manifest.
     Tag {
@@ -131,13 +132,15 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// A verified image signature.
-#[derive(Debug, Clone)]
+/// A verified image signature. Serialises to JSON with the payload as
+/// base64 and the annotations as they were.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifiedSignature {
     /// Where it was found.
     pub origin: Origin,
     /// The signed payload: the simple-signing document, or the in-toto
     /// statement of a bundle.
+    #[serde(serialize_with = "base64_bytes")]
     pub payload: Vec<u8>,
     /// The payload as cosign prints it: `{"critical": .., "optional": ..}`
     /// (for bundles, built from the statement as cosign does).
@@ -150,8 +153,8 @@ pub struct VerifiedSignature {
     pub rfc3161_timestamp: Option<serde_json::Value>,
 }
 
-/// A verified attestation.
-#[derive(Debug, Clone)]
+/// A verified attestation. Serialises to JSON with the payload as base64.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifiedAttestation {
     /// Where it was found.
     pub origin: Origin,
@@ -164,11 +167,18 @@ pub struct VerifiedAttestation {
     /// The DSSE payload bytes whose signature verified, exactly as
     /// verified (the statement above is parsed from them): judge these, not
     /// a re-decoding of [`VerifiedAttestation::envelope`].
+    #[serde(serialize_with = "base64_bytes")]
     pub payload: Vec<u8>,
     /// The statement's predicate type.
     pub predicate_type: String,
     /// What verification established.
     pub verified: Verified,
+}
+
+/// Bytes as standard base64 in JSON.
+fn base64_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine as _;
+    serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// Signatures or attestations.
@@ -360,4 +370,35 @@ fn finish<T>(
         image,
         failures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_digests_serialise_as_front_ends_print_them() {
+        let manifest = ArtifactDigest([0xab; 32]);
+        let json = serde_json::to_value(Origin::Tag {
+            tag: "sha256-ab.sig".into(),
+            manifest,
+            layer: 1,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "kind": "tag",
+                "tag": "sha256-ab.sig",
+                "manifest": format!("sha256:{}", "ab".repeat(32)),
+                "layer": 1,
+            })
+        );
+        let json = serde_json::to_value(Origin::Referrer { manifest }).unwrap();
+        assert_eq!(json["kind"], "referrer");
+        assert_eq!(
+            base64_bytes(b"hi", serde_json::value::Serializer).unwrap(),
+            "aGk="
+        );
+    }
 }

@@ -46,8 +46,8 @@ pub struct ImageRequest {
     pub require_platform_signature: bool,
 }
 
-/// What verified for one image.
-#[derive(Debug, Clone)]
+/// What verified for one image; serialises to JSON for every front end.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ImageVerdict {
     /// The source's name (`registry/repository`, `oci:PATH`).
     pub name: String,
@@ -62,7 +62,7 @@ pub struct ImageVerdict {
 }
 
 /// The platform's image within a verified index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PlatformVerdict {
     /// The platform asked for.
     pub platform: Platform,

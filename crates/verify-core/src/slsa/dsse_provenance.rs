@@ -31,13 +31,14 @@
 use serde::Deserialize;
 use sigstore_types::bundle::{VerificationMaterial, VerificationMaterialContent, X509Certificate};
 use sigstore_types::{
-    Bundle, DerCertificate, DsseEnvelope, DsseSignature, KeyId, KindVersion, MediaType,
-    PayloadBytes, SignatureBytes, SignatureContent, TransparencyLogEntry,
+    Bundle, DerCertificate, DsseEnvelope, DsseSignature, KeyId, MediaType, PayloadBytes,
+    SignatureBytes, SignatureContent, TransparencyLogEntry,
 };
 
 use crate::artifact::ArtifactDigest;
-use crate::cosign::legacy::{decode_b64, pem_certificates, RekorBundle};
-use crate::tlog_lookup::{find_entries, parse_entry, LookupError, TransparencyLogLookup};
+use crate::cosign::legacy::{decode_b64, pem_certificates};
+use crate::rekor_entry::{body_payload_hash, embedded_entry, RekorBundle};
+use crate::tlog_lookup::{find_entries, LookupError, TransparencyLogLookup};
 
 use super::error::SlsaError;
 
@@ -126,7 +127,10 @@ impl DsseProvenance {
             tlog_entries.push(entry);
         }
         if let Some(value) = env.rekor_entry {
-            tlog_entries.push(rekor_v1_entry(value)?);
+            let entry = embedded_entry(value)
+                .map_err(|e| malformed(format!("rekorEntry: {e}")))?
+                .ok_or_else(|| unsupported_kind(None))?;
+            tlog_entries.push(entry);
         }
         if let Some(value) = env.rekor_bundle {
             let bundle = RekorBundle::from_json(&value)
@@ -178,11 +182,9 @@ impl DsseProvenance {
     /// 0.0.2 body whose payload hash is the SHA-256 of this payload. (The
     /// signature and certificate in the body are compared by the verifier.)
     pub fn check_entry(&self, entry: &TransparencyLogEntry) -> Result<(), SlsaError> {
-        let body = entry.canonicalized_body.as_bytes();
-        let pointer = match entry.kind_version {
-            KindVersion::DsseV001 => "/spec/payloadHash",
-            KindVersion::IntotoV002 => "/spec/content/payloadHash",
-            other => {
+        let (algorithm, found) = match body_payload_hash(entry) {
+            Ok(hash) => hash.unzip(),
+            Err(other) => {
                 return Err(SlsaError::RekorEntryMismatch {
                     expected: "a dsse 0.0.1 or intoto 0.0.2 entry".into(),
                     found: format!("a {} {} entry", other.kind(), other.version()),
@@ -190,13 +192,7 @@ impl DsseProvenance {
             }
         };
         let expected = hex::encode(self.payload_sha256());
-        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let hash = value.pointer(pointer);
-        let algorithm = hash.and_then(|h| h.get("algorithm")?.as_str());
-        let found = hash
-            .and_then(|h| h.get("value")?.as_str())
-            .map(str::to_ascii_lowercase);
-        match (algorithm, found) {
+        match (algorithm.as_deref(), found) {
             (Some("sha256"), Some(found)) if found == expected => Ok(()),
             (algorithm, found) => Err(SlsaError::RekorEntryMismatch {
                 expected: format!("an entry for payload sha256:{expected}"),
@@ -248,32 +244,6 @@ impl DsseProvenance {
     }
 }
 
-/// A Rekor v1 entry embedded as the log serves it (one `{uuid: entry}`
-/// pair, the UUID checked against the body) or unwrapped.
-fn rekor_v1_entry(value: serde_json::Value) -> Result<TransparencyLogEntry, SlsaError> {
-    let bad = |e: String| malformed(format!("rekorEntry: {e}"));
-    let (uuid, bytes) = if value.get("body").is_some() {
-        let entry: sigstore_rekor::LogEntry =
-            serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-        let uuid = hex::encode(sigstore_merkle::hash_leaf(entry.body.as_bytes()).as_bytes());
-        let mut wrapped = serde_json::Map::new();
-        wrapped.insert(uuid.clone(), value);
-        (uuid, serde_json::Value::Object(wrapped))
-    } else {
-        let uuid = match value.as_object() {
-            Some(map) if map.len() == 1 => map.keys().next().cloned().unwrap_or_default(),
-            _ => return Err(bad("expected one {\"<uuid>\": entry} pair".into())),
-        };
-        (uuid, value)
-    };
-    let bytes = serde_json::to_vec(&bytes).map_err(|e| bad(e.to_string()))?;
-    match parse_entry(&uuid, &bytes) {
-        Ok(Some(entry)) => Ok(entry),
-        Ok(None) => Err(unsupported_kind(None)),
-        Err(e) => Err(bad(e.to_string())),
-    }
-}
-
 fn unsupported_kind(kind: Option<(String, String)>) -> SlsaError {
     let (kind, version) = kind.unwrap_or_else(|| ("unknown".into(), String::new()));
     SlsaError::RekorEntryMismatch {
@@ -285,6 +255,7 @@ fn unsupported_kind(kind: Option<(String, String)>) -> SlsaError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sigstore_types::KindVersion;
 
     #[test]
     fn an_envelope_without_a_certificate_is_refused() {

@@ -34,7 +34,7 @@ use super::error::SlsaError;
 use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
 
 /// Provenance that verified for an image, and where it was found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifiedImageProvenance {
     /// The image's manifest digest (the provenance subject).
     pub image: ArtifactDigest,

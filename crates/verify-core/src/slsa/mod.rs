@@ -36,13 +36,13 @@
 //! GitHub artifact attestations are in [`github_attestation`], VSAs in [`vsa`],
 //! npm packages in [`npm_package`].
 
-pub mod artifact;
+pub(crate) mod artifact;
 pub mod builder;
-pub mod dsse_provenance;
+pub(crate) mod dsse_provenance;
 pub mod error;
-pub mod git_ref;
+pub(crate) mod git_ref;
 pub mod github_attestation;
-pub mod github_env;
+pub(crate) mod github_env;
 pub mod image;
 pub mod npm;
 mod npm_builder;
@@ -50,12 +50,12 @@ mod npm_certificate;
 pub mod npm_keys;
 pub mod npm_package;
 pub mod provenance;
-pub mod semver;
-pub mod source;
-pub mod subject;
-pub mod verify;
+pub(crate) mod semver;
+pub(crate) mod source;
+pub(crate) mod subject;
+pub(crate) mod verify;
 pub mod vsa;
-pub mod workflow;
+pub(crate) mod workflow;
 
 pub use artifact::{
     digest_reader, verify_artifact_provenance, verify_artifact_provenance_digests,
