@@ -29,6 +29,20 @@ pub fn skopeo_push_layout(registry: &Registry, layout: &Path, repo: &str, tag: &
         .unwrap()
         .to_string();
     let hex = image.trim_start_matches("sha256:");
+    // skopeo's `oci:` transport only names OCI-typed manifests; a layout
+    // holding a Docker schema 2 image (the generator's oldest release) is
+    // pushed through the registry API instead, as byte for byte.
+    let docker_typed = manifests.iter().any(|m| {
+        m["mediaType"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("application/vnd.docker."))
+    });
+    if docker_typed {
+        let pushed = registry.pusher().layout(repo, layout, tag);
+        assert_eq!(pushed, image);
+        check_served(registry, repo, tag, &image);
+        return image;
+    }
     // skopeo's `oci:` transport names an image of a layout by its
     // `org.opencontainers.image.ref.name`; cosign save writes none. A
     // second index over the same blobs (linked, not copied) names each.
@@ -54,7 +68,7 @@ pub fn skopeo_push_layout(registry: &Registry, layout: &Path, repo: &str, tag: &
         entries.push(entry);
         pushes.push((name, destination));
     }
-    let named_index = json!({"schemaVersion": 2, "mediaType": index["mediaType"], "manifests": entries});
+    let named_index = json!({"schemaVersion": 2, "manifests": entries});
     std::fs::write(
         named.path().join("index.json"),
         serde_json::to_vec(&named_index).unwrap(),
@@ -80,7 +94,12 @@ pub fn skopeo_push_layout(registry: &Registry, layout: &Path, repo: &str, tag: &
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    // Byte for byte: the registry serves the layout's digest for the tag.
+    check_served(registry, repo, tag, &image);
+    image
+}
+
+/// Byte for byte: the registry serves `image`'s digest for `repo:tag`.
+fn check_served(registry: &Registry, repo: &str, tag: &str, image: &str) {
     let served = reqwest::blocking::Client::new()
         .head(format!("http://{}/v2/{repo}/manifests/{tag}", registry.addr))
         .header(
@@ -94,5 +113,4 @@ pub fn skopeo_push_layout(registry: &Registry, layout: &Path, repo: &str, tag: &
         image,
         "{repo}:{tag}"
     );
-    image
 }
