@@ -4,7 +4,9 @@
 # (`serve --noop`: parse the AdmissionReview, answer allowed). Prints warm
 # req/s, p50, p99 and the ratio to the no-op server (16 connections), cold
 # p50/p99 (1 connection, each request a digest not yet verified, loopback
-# registry), overload p99 (160 connections) and peak RSS.
+# registry), overload p99 (160 connections) and peak RSS; the slowest
+# answer of each run against the --budget (8 s: wrk waits up to 10 s, so a
+# late answer is measured, not dropped), and the machine's load.
 #   bench/webhook.sh [DURATION_SECONDS] [COLD_IMAGES]
 # PROFILE=debug uses unoptimised binaries (quick, for a smoke run only).
 set -euo pipefail
@@ -13,6 +15,7 @@ DURATION="${1:-10}"
 COLD="${2:-200}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt install wrk" >&2; exit 2; }
 DIR="$(mktemp -d /tmp/verify-admission-bench.XXXXXX)"
+LOAD_START="$(uptime)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
@@ -67,27 +70,35 @@ request = function()
   return wrk.format("POST", "/validate", {["Content-Type"] = "application/json"}, files[i])
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.timeout))
+  io.write(string.format("RESULT %.0f %.3f %.3f %d %.3f\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.timeout + summary.errors.connect + summary.errors.read + summary.errors.write,
+    latency.max / 1000))
 end
 LUA
-run() { # run PORT CONNECTIONS DURATION FILES... -> "req/s p50ms p99ms errors"
+run() { # run PORT CONNECTIONS DURATION FILES... -> "req/s p50ms p99ms errors maxms"
   local port=$1 c=$2 d=$3; shift 3
   local t=2; [ "$c" -lt 2 ] && t=1
-  wrk -t"$t" -c"$c" -d"${d}s" --latency -s "$DIR/post.lua" "https://127.0.0.1:$port/validate" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5}'
+  wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency -s "$DIR/post.lua" "https://127.0.0.1:$port/validate" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 # Warm the verdict cache.
 curl -fsS -k -H 'content-type: application/json' --data @"$DIR/review.json" "https://127.0.0.1:$WEB_PORT/validate" >/dev/null
-read -r W_RPS W_P50 W_P99 W_ERR < <(run "$WEB_PORT" 16 "$DURATION" "$DIR/review.json")
-read -r N_RPS N_P50 N_P99 N_ERR < <(run "$NOOP_PORT" 16 "$DURATION" "$DIR/review.json")
+read -r W_RPS W_P50 W_P99 W_ERR W_MAX < <(run "$WEB_PORT" 16 "$DURATION" "$DIR/review.json")
+read -r N_RPS N_P50 N_P99 N_ERR N_MAX < <(run "$NOOP_PORT" 16 "$DURATION" "$DIR/review.json")
 COLD_FILES=(); for i in $(seq 1 "$COLD"); do COLD_FILES+=("$DIR/cold/$i.json"); done
-read -r C_RPS C_P50 C_P99 C_ERR < <(run "$WEB_PORT" 1 "$DURATION" --once "${COLD_FILES[@]}")
-read -r O_RPS O_P50 O_P99 O_ERR < <(run "$WEB_PORT" 160 "$DURATION" "$DIR/review.json")
+read -r C_RPS C_P50 C_P99 C_ERR C_MAX < <(run "$WEB_PORT" 1 "$DURATION" --once "${COLD_FILES[@]}")
+read -r O_RPS O_P50 O_P99 O_ERR O_MAX < <(run "$WEB_PORT" 160 "$DURATION" "$DIR/review.json")
 RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WEB_PID/status")
-printf 'warm (16 conns):    %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$W_RPS" "$W_P50" "$W_P99" "$W_ERR"
-printf 'no-op (16 conns):   %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$N_RPS" "$N_P50" "$N_P99" "$N_ERR"
+LOAD_END="$(uptime)"
+printf 'warm (16 conns):    %8s req/s  p50 %6s ms  p99 %6s ms  max %8s ms  errors %s\n' "$W_RPS" "$W_P50" "$W_P99" "$W_MAX" "$W_ERR"
+printf 'no-op (16 conns):   %8s req/s  p50 %6s ms  p99 %6s ms  max %8s ms  errors %s\n' "$N_RPS" "$N_P50" "$N_P99" "$N_MAX" "$N_ERR"
 printf 'ratio warm/no-op:   %s\n' "$(python3 -c "print(f'{$W_RPS/$N_RPS:.2f}')")"
-printf 'cold (1 conn):      %8s req/s  p50 %6s ms  p99 %6s ms  (%s new digests available)\n' "$C_RPS" "$C_P50" "$C_P99" "$COLD"
-printf 'overload (160):     %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "$O_RPS" "$O_P50" "$O_P99" "$O_ERR"
+printf 'cold (1 conn):      %8s req/s  p50 %6s ms  p99 %6s ms  max %8s ms  errors %s  (%s new digests available)\n' "$C_RPS" "$C_P50" "$C_P99" "$C_MAX" "$C_ERR" "$COLD"
+printf 'overload (160):     %8s req/s  p50 %6s ms  p99 %6s ms  max %8s ms  errors %s\n' "$O_RPS" "$O_P50" "$O_P99" "$O_MAX" "$O_ERR"
+LATE=$(python3 -c "print('none' if max($W_MAX, $C_MAX, $O_MAX) <= 8000 else 'SOME')")
+printf 'later than budget:  %s (budget 8000 ms)\n' "$LATE"
 printf 'profile:            %s\n' "$PROFILE"
 printf 'peak RSS:           %s KiB\n' "$RSS"
+printf 'load at start:      %s\n' "$LOAD_START"
+printf 'load at end:        %s\n' "$LOAD_END"
+printf 'cores:              %s\n' "$(nproc)"

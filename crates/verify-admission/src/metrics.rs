@@ -6,7 +6,7 @@
 //! | `verify_admission_request_duration_seconds` (histogram) | endpoint |
 //! | `verify_admission_verifications_total` | result, reason |
 //! | `verify_admission_cache_total` | result (hit, miss, coalesced, stale) |
-//! | `verify_admission_registry_requests_total` | operation, status |
+//! | `verify_admission_registry_requests_total` (every HTTP request sent) | operation (manifest, blob, referrers, token, log), status |
 //! | `verify_admission_policy_reloads_total` | result |
 //! | `verify_admission_policy_set_info` (1 for the set in force) | hash |
 //! | `verify_admission_trust_root_age_seconds` | |
@@ -120,7 +120,7 @@ impl Metrics {
         let registry_requests = Family::<RegistryLabels, Counter>::default();
         registry.register(
             "registry_requests",
-            "Registry operations (tag resolution, verification reads), by status",
+            "Registry and log HTTP requests sent (each retry too), by operation (manifest, blob, referrers, token, log) and status",
             registry_requests.clone(),
         );
         let reloads = Family::<ResultLabels, Counter>::default();
@@ -197,7 +197,7 @@ impl Metrics {
             .inc();
     }
 
-    /// One registry operation.
+    /// One registry (or log) request sent.
     pub fn registry(&self, operation: &str, status: &str) {
         self.registry_requests
             .get_or_create(&RegistryLabels {

@@ -90,13 +90,16 @@ pub fn build_engine(
         PolicyStore::load(&common.policies, Arc::clone(&trust)).map_err(StartError::Policies)?;
     let trust = Arc::new(LiveTrust::fixed((*trust).clone(), source, limits));
     metrics.set_policy_hash("", policies.current().hash());
-    let registries = Registries::new(RegistrySettings {
-        docker_config: common.docker_config.clone(),
-        allow_http: common.allow_http_registry,
-        tlog_url: common.tlog.then(|| common.rekor_url.clone()),
-        secrets_dir: common.secrets_dir.clone(),
-        verify_timeout: config.verify_timeout,
-    })
+    let registries = Registries::new(
+        RegistrySettings {
+            docker_config: common.docker_config.clone(),
+            allow_http: common.allow_http_registry,
+            tlog_url: common.tlog.then(|| common.rekor_url.clone()),
+            secrets_dir: common.secrets_dir.clone(),
+            verify_timeout: config.verify_timeout,
+        },
+        Arc::clone(&metrics),
+    )
     .map_err(StartError::Setup)?;
     Ok(Arc::new(Engine::new(
         config,

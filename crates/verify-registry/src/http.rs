@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+use crate::observe::{Observe, RequestKind, RequestObserver, RequestOutcome};
+
 /// Time bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -201,6 +203,8 @@ pub(crate) struct Http {
     extra_roots: Vec<reqwest::Certificate>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
+    /// Told of every attempt ([`crate::observe`]).
+    pub observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Http {
@@ -208,6 +212,7 @@ impl Http {
         timeouts: Timeouts,
         retry: RetryPolicy,
         extra_roots: &[reqwest::Certificate],
+        observer: Option<Arc<dyn RequestObserver>>,
     ) -> Result<Self, String> {
         Ok(Self {
             public: OnceLock::new(),
@@ -215,7 +220,16 @@ impl Http {
             extra_roots: extra_roots.to_vec(),
             timeouts,
             retry,
+            observer,
         })
+    }
+
+    /// What a request of `kind` reports to.
+    pub fn observe(&self, kind: RequestKind) -> Observe<'_> {
+        Observe {
+            observer: self.observer.as_deref(),
+            kind,
+        }
     }
 
     /// The client for `url`'s host.
@@ -252,7 +266,8 @@ impl Http {
     /// (bounded by `limit`, and by `budget`'s bytes), except 429/5xx, which
     /// are retried and become [`FetchError::Exhausted`]. A `Retry-After`
     /// longer than what `budget`'s deadline leaves fails at once
-    /// ([`FetchError::RetryAfter`]).
+    /// ([`FetchError::RetryAfter`]). Every attempt is reported to
+    /// `observe`.
     pub async fn fetch(
         client: reqwest::Client,
         timeouts: Timeouts,
@@ -260,6 +275,7 @@ impl Http {
         make: Arc<MakeRequest>,
         limit: usize,
         budget: Option<&Budget>,
+        observe: Observe<'_>,
     ) -> Result<Fetched, FetchError> {
         let overall = budget.map(Budget::deadline);
         let own = Instant::now() + timeouts.total;
@@ -277,8 +293,14 @@ impl Http {
             let last = attempt >= retry.attempts.max(1);
             let request_timeout =
                 overall.map_or(timeouts.request, |d| d.remaining().min(timeouts.request));
+            let sent = make(&client).timeout(request_timeout).send().await;
+            observe.report(match &sent {
+                Ok(response) => RequestOutcome::Status(response.status().as_u16()),
+                Err(e) if e.is_timeout() => RequestOutcome::Timeout,
+                Err(_) => RequestOutcome::Transport,
+            });
             let outcome: Result<(), (Duration, Option<reqwest::Error>)> =
-                match make(&client).timeout(request_timeout).send().await {
+                match sent {
                     Ok(response) => {
                         let status = response.status();
                         if is_retryable(status) && !last {

@@ -27,12 +27,14 @@
 
 pub mod credentials;
 mod http;
+pub mod observe;
 pub mod reference;
 pub mod registry;
 pub mod rekor;
 
 pub use credentials::{Credential, Credentials};
 pub use http::{Budget, Deadline, RetryPolicy, Timeouts};
+pub use observe::{RequestKind, RequestObserver, RequestOutcome};
 pub use reference::ImageReference;
 pub use registry::{RegistryClient, RegistryConfig, RegistryError, Repository, MAX_TOKEN_BYTES};
 pub use rekor::{RekorClient, DEFAULT_REKOR_URL};

@@ -52,6 +52,7 @@ use crate::credentials::{self, Credential, Credentials};
 use crate::http::{
     error_chain, Budget, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts,
 };
+use crate::observe::{RequestKind, RequestObserver};
 
 /// Largest token answer accepted (registry tokens are a few kilobytes).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
@@ -136,6 +137,23 @@ pub(crate) struct Inner {
 impl RegistryClient {
     /// A client with this configuration. No connection is made yet.
     pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
+        Self::build(config, None)
+    }
+
+    /// A client with this configuration that tells `observer` of every
+    /// request it sends (registry and log, token exchanges and retries
+    /// included), e.g. to count them in a server's metrics.
+    pub fn with_observer(
+        config: RegistryConfig,
+        observer: Arc<dyn RequestObserver>,
+    ) -> Result<Self, RegistryError> {
+        Self::build(config, Some(observer))
+    }
+
+    fn build(
+        config: RegistryConfig,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Result<Self, RegistryError> {
         let mut roots = Vec::new();
         for pem in &config.ca_certificates_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
@@ -150,7 +168,7 @@ impl RegistryClient {
             }
             roots.extend(certs);
         }
-        let http = Http::new(config.timeouts, config.retry, &roots)
+        let http = Http::new(config.timeouts, config.retry, &roots, observer)
             .map_err(|detail| RegistryError::Setup { detail })?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -306,6 +324,7 @@ impl Repository {
 
     async fn get(
         &self,
+        kind: RequestKind,
         path: String,
         accept: Option<String>,
         limit: usize,
@@ -313,7 +332,7 @@ impl Repository {
     ) -> Result<Fetched, SourceError> {
         let scheme = self.inner.scheme_for(&self.reference.api_host);
         let url = format!("{scheme}://{}/{path}", self.path);
-        let request = authorized_get(self, scheme, url, accept, limit, &what);
+        let request = authorized_get(self, kind, scheme, url, accept, limit, &what);
         let Some(budget) = &self.budget else {
             return request.await;
         };
@@ -336,6 +355,7 @@ impl Repository {
 /// GET with the repository's authorization, obtaining it on a `401`.
 async fn authorized_get(
     repo: &Repository,
+    kind: RequestKind,
     scheme: &'static str,
     url: String,
     accept: Option<String>,
@@ -382,6 +402,7 @@ async fn authorized_get(
             make,
             limit,
             repo.budget.as_ref(),
+            inner.http.observe(kind),
         )
         .await
         .map_err(|e| map_fetch_error(e, what))?;
@@ -560,6 +581,7 @@ async fn bearer_token(
         make,
         MAX_TOKEN_BYTES,
         repo.budget.as_ref(),
+        inner.http.observe(RequestKind::Token),
     )
     .await
     .map_err(|e| map_fetch_error(e, &token_what))?;
@@ -712,6 +734,7 @@ impl ImageSource for Repository {
         };
         let fetched = self
             .get(
+                RequestKind::Manifest,
                 path,
                 Some(MANIFEST_MEDIA_TYPES.join(", ")),
                 max_bytes,
@@ -743,7 +766,13 @@ impl ImageSource for Repository {
     ) -> Result<Vec<u8>, SourceError> {
         let what = format!("blob {}@{digest}", self.name());
         let fetched = self
-            .get(format!("blobs/{digest}"), None, max_bytes, what.clone())
+            .get(
+                RequestKind::Blob,
+                format!("blobs/{digest}"),
+                None,
+                max_bytes,
+                what.clone(),
+            )
             .await?;
         // The bytes must be the blob asked for; checked here as they are
         // read (and again by verify-core).
@@ -772,6 +801,7 @@ impl ImageSource for Repository {
         let what = format!("referrers of {}@{subject}", self.name());
         let fetched = self
             .get(
+                RequestKind::Referrers,
                 format!("referrers/{subject}"),
                 Some(verify_core::oci::OCI_INDEX.to_string()),
                 max_bytes,

@@ -12,6 +12,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup, MAX_ENTRY_BYTES};
 
 use crate::http::{Budget, FetchError, Fetched, Http, MakeRequest, RetryPolicy, Timeouts};
+use crate::observe::RequestKind;
 use crate::registry::{Inner, RegistryConfig, RegistryError};
 
 /// Largest search answer accepted (a list of UUIDs).
@@ -70,7 +71,15 @@ impl RekorClient {
                 detail,
             })?;
         let (timeouts, retry) = (http.timeouts, http.retry);
-        let request = Http::fetch(client, timeouts, retry, make, limit, self.budget.as_ref());
+        let request = Http::fetch(
+            client,
+            timeouts,
+            retry,
+            make,
+            limit,
+            self.budget.as_ref(),
+            http.observe(RequestKind::Log),
+        );
         let result = match &self.budget {
             Some(budget) => tokio::time::timeout(budget.deadline().remaining(), request)
                 .await

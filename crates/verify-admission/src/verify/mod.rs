@@ -332,14 +332,7 @@ impl Engine {
                 );
                 let resolved = self
                     .tags
-                    .try_get_with(key, async {
-                        let r = self.registries.resolve(&repository, &tag).await;
-                        self.metrics.registry(
-                            "resolve",
-                            r.as_ref().map_or_else(|f| f.code.as_str(), |_| "ok"),
-                        );
-                        r
-                    })
+                    .try_get_with(key, self.registries.resolve(&repository, &tag))
                     .await;
                 match resolved {
                     Ok(d) => d,

@@ -19,9 +19,10 @@ use verify_core::ArtifactDigest;
 use verify_policy::{Decision, EvalContext, ImageAtDigest, Policy, TrustRoots};
 use verify_registry::{
     Budget, Credential, Credentials, ImageReference, RegistryClient, RegistryConfig, Repository,
-    RetryPolicy, Timeouts,
+    RequestKind, RequestObserver, RequestOutcome, RetryPolicy, Timeouts,
 };
 
+use crate::metrics::Metrics;
 use crate::pull_secrets::RegistryCredential;
 
 /// Largest manifest read to resolve a tag.
@@ -95,9 +96,27 @@ pub struct Registries {
 /// Most bytes one image's verification may read.
 const MAX_VERIFY_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Counts every request the registry client sends (manifests, blobs,
+/// referrers, tokens, log lookups; each retry too) in
+/// `verify_admission_registry_requests_total`, by kind and HTTP status
+/// (`timeout` and `transport-error` when there was no answer).
+struct CountRequests(Arc<Metrics>);
+
+impl RequestObserver for CountRequests {
+    fn request(&self, kind: RequestKind, outcome: RequestOutcome) {
+        let status = match outcome {
+            RequestOutcome::Status(code) => code.to_string(),
+            RequestOutcome::Timeout => "timeout".into(),
+            _ => "transport-error".into(),
+        };
+        self.0.registry(kind.as_str(), &status);
+    }
+}
+
 impl Registries {
-    /// The client for `settings`; no connection is made yet.
-    pub fn new(settings: RegistrySettings) -> Result<Self, String> {
+    /// The client for `settings`, counting its requests in `metrics`; no
+    /// connection is made yet.
+    pub fn new(settings: RegistrySettings, metrics: Arc<Metrics>) -> Result<Self, String> {
         let config = RegistryConfig {
             docker_config: settings.docker_config.clone(),
             no_docker_config: settings.docker_config.is_none(),
@@ -110,7 +129,8 @@ impl Registries {
             },
             ..RegistryConfig::default()
         };
-        let shared = RegistryClient::new(config).map_err(|e| e.to_string())?;
+        let shared = RegistryClient::with_observer(config, Arc::new(CountRequests(metrics)))
+            .map_err(|e| e.to_string())?;
         Ok(Self { settings, shared })
     }
 

@@ -21,6 +21,7 @@ use verify_testkit::{SignOptions, TestSigstore};
 
 #[path = "../../../verify-cli/tests/image_env/mod.rs"]
 pub mod image_env;
+pub mod oci;
 
 #[allow(unused_imports)]
 pub use image_env::{Fault, Proxy, Pushed, Pusher, Registry, TempDir};
@@ -126,6 +127,7 @@ impl WorldAt {
 /// How to start the webhook.
 pub struct Options {
     pub policies: Vec<(String, String)>,
+    /// `--trusted-root`; an empty path for none (the production root).
     pub trusted_root: PathBuf,
     pub args: Vec<String>,
 }
@@ -166,7 +168,8 @@ impl Webhook {
             "--reload-interval".into(),
             "0.2".into(),
         ];
-        // An empty path: no --trusted-root (the TUF tests refresh it instead).
+        // An empty path: no --trusted-root: the built-in production root, or
+        // the one the TUF tests refresh.
         if !options.trusted_root.as_os_str().is_empty() {
             args.push("--trusted-root".into());
             args.push(options.trusted_root.display().to_string());
