@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -142,6 +143,9 @@ func TestRekorLookupIsOptIn(t *testing.T) {
 		t.Fatalf("an unlogged signature verified without a log: %v", err)
 	}
 	offCode := e.Code
+	if len(e.Failures) != 1 || e.Failures[0].Code != "tlog-lookup-offline" || !strings.Contains(e.Failures[0].Message, "no log is configured") {
+		t.Fatalf("without a log: %s %+v", e.Code, e.Failures)
+	}
 	if env.rekor.searches.Load() != searches {
 		t.Fatal("the log was asked without WithRekorURL")
 	}

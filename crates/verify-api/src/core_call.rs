@@ -172,7 +172,10 @@ fn check_options<'a>(
         limits: OciLimits::default(),
         annotations: job.annotations.clone(),
         insecure_skip_claims: !job.check_claims,
-        offline: tlog.is_none(),
+        // Without a log, a signature without evidence fails as "no log is
+        // configured" (code `tlog-lookup-offline`), not as an --offline
+        // refusal.
+        offline: false,
         tlog,
     }
 }
