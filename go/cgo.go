@@ -12,6 +12,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -61,7 +62,17 @@ func engineConfig(o *options) map[string]any {
 		}
 		registry["ca_pem"] = cas
 	}
+	if o.proxy != nil {
+		proxy := map[string]any{"url": o.proxy.String()}
+		if len(o.noProxy) > 0 {
+			proxy["no_proxy"] = strings.Join(o.noProxy, ",")
+		}
+		registry["proxy"] = proxy
+	}
 	config := map[string]any{"trust_root": trustRoot, "registry": registry}
+	if o.rekorURL != "" {
+		config["rekor_url"] = o.rekorURL
+	}
 	switch {
 	case o.cacheSize > 0:
 		config["cache"] = map[string]any{"capacity": o.cacheSize}

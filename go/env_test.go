@@ -53,8 +53,10 @@ type world struct {
 	wrongSubj     string
 	keys          map[string][]byte // job name -> public key PEM
 	digests       map[string]string // "repo:tag" -> digest
-	apiURL        string
-	apiNoCacheURL string // the same API with no verdict cache (benchmarks)
+	apiURL        string            // the public-good root (requests bring theirs), Rekor lookups on
+	apiFileURL    string            // the test root from a file, no Rekor lookups (benchmarks)
+	apiNoCacheURL string            // as apiFileURL, with no verdict cache (benchmarks)
+	rekor         *rekorLog
 	clientTLS     *tls.Config
 	rogueTLS      *tls.Config
 	silent        string // a "registry" that never answers
@@ -119,10 +121,16 @@ func startWorld(cleanups *[]func()) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.apiURL, err = w.startAPI(dir, "cached", m, nil, cleanups); err != nil {
+	if w.rekor, err = startRekor(filepath.Join(dir, "signed", "rekor.json"), cleanups); err != nil {
 		return nil, err
 	}
-	if w.apiNoCacheURL, err = w.startAPI(dir, "uncached", m, map[string]any{"capacity": 0}, cleanups); err != nil {
+	if w.apiURL, err = w.startAPI(dir, "builtin", m, map[string]any{"trust_root": map[string]any{"builtin": true}, "rekor_url": w.rekor.url}, cleanups); err != nil {
+		return nil, err
+	}
+	if w.apiFileURL, err = w.startAPI(dir, "cached", m, nil, cleanups); err != nil {
+		return nil, err
+	}
+	if w.apiNoCacheURL, err = w.startAPI(dir, "uncached", m, map[string]any{"cache": map[string]any{"capacity": 0}}, cleanups); err != nil {
 		return nil, err
 	}
 	w.clientTLS = &tls.Config{RootCAs: m.pool, Certificates: []tls.Certificate{m.client}}
@@ -276,7 +284,7 @@ func fluxArtifact(label string) []byte {
 
 // The variants pushed; each is a Flux artifact (flux/<variant>:v1) and an
 // image (img/<variant>:v1).
-var variants = []string{"keyless", "key", "unsigned", "wrong-identity", "tampered"}
+var variants = []string{"keyless", "key", "unsigned", "wrong-identity", "tampered", "unlogged"}
 
 func (w *world) pushFixtures(dir string) error {
 	type job struct {
@@ -467,7 +475,9 @@ func makeTLS() (*tlsMaterial, error) {
 	return m, nil
 }
 
-func (w *world) startAPI(dir, label string, m *tlsMaterial, cache map[string]any, cleanups *[]func()) (string, error) {
+// startAPI starts verify-api-server on an engine with the test root from a
+// file and a registry allowlist; extra replaces top-level engine fields.
+func (w *world) startAPI(dir, label string, m *tlsMaterial, extra map[string]any, cleanups *[]func()) (string, error) {
 	files := map[string][]byte{"ca.pem": m.caPEM, "server.pem": m.serverPEM, "server-key.pem": m.serverKeyPEM, "root.json": w.trustedRoot}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -478,8 +488,8 @@ func (w *world) startAPI(dir, label string, m *tlsMaterial, cache map[string]any
 		"trust_root": map[string]any{"file": filepath.Join(dir, "root.json")},
 		"registry":   map[string]any{"allowed": []string{w.registry, w.silent}},
 	}
-	if cache != nil {
-		engine["cache"] = cache
+	for k, v := range extra {
+		engine[k] = v
 	}
 	config, _ := json.Marshal(engine)
 	configFile := filepath.Join(dir, "engine-"+label+".json")

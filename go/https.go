@@ -20,15 +20,20 @@ const maxAnswerBytes = 8 << 20
 // NewHTTPS builds a Verifier that calls the HTTPS verify API (`verify-admission
 // api`) at endpoint (https://host:port), authenticating with the client
 // certificate in tlsConfig (mTLS). proxy may be nil (no proxy). The
-// server's trust root and registry allowlist apply; the registry
-// credentials are resolved here, per call, and sent with the request.
+// server's registry allowlist, proxy and Rekor URL apply, and its trust
+// root unless WithTrustedRoot gives one, sent with every request; the
+// registry credentials are resolved here, per call, and sent with the
+// request.
 func NewHTTPS(ctx context.Context, endpoint string, tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error), opts ...Option) (Verifier, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	if len(o.trustedRoot) > 0 {
-		return nil, errors.New("verify: the HTTPS API uses its server's trust root; configure trusted_root.json there")
+	// Refused rather than ignored: a caller must not believe its registry
+	// traffic goes through its proxy, or that unlogged signatures are
+	// looked up, when the server decides both.
+	if o.proxy != nil || len(o.noProxy) > 0 || o.rekorURL != "" {
+		return nil, errors.New("verify: the HTTPS API reaches registries and Rekor as its server is configured; WithProxy, WithNoProxy and WithRekorURL are for NewCgo")
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "https" {
@@ -55,7 +60,7 @@ func NewHTTPS(ctx context.Context, endpoint string, tlsConfig *tls.Config, proxy
 		endpoint: u.JoinPath("v1", "verify", "image").String(),
 		client:   &http.Client{Transport: transport},
 	}
-	return &verifier{opts: o, signer: o.signer(), backend: b}, nil
+	return &verifier{opts: o, signer: o.signer(), backend: b, requestRoot: string(o.trustedRoot)}, nil
 }
 
 type httpsBackend struct {

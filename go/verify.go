@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -127,6 +128,9 @@ type options struct {
 	cacheSize    int
 	timeout      time.Duration
 	signatures   bool
+	proxy        *url.URL
+	noProxy      []string
+	rekorURL     string
 }
 
 // Option configures a Verifier.
@@ -170,8 +174,10 @@ func WithIdentities(identities []Identity) Option {
 }
 
 // WithTrustedRoot replaces the public-good Sigstore root with a
-// trusted_root.json (trustedRootSecretRef). cgo backend only: the HTTPS API
-// uses the root its server was configured with.
+// trusted_root.json (trustedRootSecretRef). The cgo backend builds its
+// engine on it; the HTTPS backend sends it with every request (the server
+// parses it once and keeps it by hash; its size is bounded by the server's
+// limits.max_trusted_root_bytes, 1 MiB by default).
 func WithTrustedRoot(trustedRootJSON []byte) Option {
 	return func(o *options) { o.trustedRoot = trustedRootJSON }
 }
@@ -201,6 +207,33 @@ func WithAllowedRegistries(allowed ...string) Option {
 	return func(o *options) { o.allowed = append(o.allowed, allowed...) }
 }
 
+// WithProxy sends every registry (and Rekor) request through this proxy
+// (cgo backend; what source-controller's proxySecretRef resolves to, or
+// http.ProxyFromEnvironment's answer for the registry). As Go's
+// http.ProxyURL it applies to loopback registries too; hosts given to
+// WithNoProxy are reached directly. User information in the URL
+// (http://user:password@host:port) becomes Proxy-Authorization, sent to the
+// proxy only. Without WithProxy the engine connects directly: it does not
+// read HTTPS_PROXY itself. The HTTPS API uses its server's proxy.
+func WithProxy(proxy *url.URL) Option {
+	return func(o *options) { o.proxy = proxy }
+}
+
+// WithNoProxy lists hosts reached without the proxy (NO_PROXY syntax:
+// hosts, .domain suffixes, IPs, CIDRs).
+func WithNoProxy(hosts ...string) Option {
+	return func(o *options) { o.noProxy = append(o.noProxy, hosts...) }
+}
+
+// WithRekorURL looks up, in this Rekor log, the entry of a signature that
+// carries no transparency-log evidence (cosign's --rekor-url; off by
+// default, when such signatures fail). cgo backend: the HTTPS API looks up
+// in the log its server is configured with, if any, so that callers cannot
+// make it fetch from URLs of their choosing.
+func WithRekorURL(rekorURL string) Option {
+	return func(o *options) { o.rekorURL = rekorURL }
+}
+
 // WithCacheSize sets the number of verdicts the engine keeps (cgo backend;
 // 0: the default 10,000; negative: no cache).
 func WithCacheSize(n int) Option {
@@ -226,6 +259,14 @@ func buildOptions(opts []Option) (*options, error) {
 	}
 	if o.provider != "cosign" {
 		return nil, fmt.Errorf("unsupported verification provider: %s", o.provider)
+	}
+	if o.proxy != nil && o.proxy.Scheme != "http" && o.proxy.Scheme != "https" {
+		return nil, fmt.Errorf("verify: proxy %s: the scheme must be http or https", o.proxy.Redacted())
+	}
+	if o.rekorURL != "" {
+		if u, err := url.Parse(o.rekorURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("verify: Rekor URL %q is not an http(s) URL", o.rekorURL)
+		}
 	}
 	for _, id := range o.identities {
 		if _, err := regexp.Compile(id.Issuer); err != nil {
@@ -253,6 +294,7 @@ type imageRequest struct {
 	Signer      signerSpec   `json:"signer"`
 	Credentials *credentials `json:"credentials,omitempty"`
 	Summary     bool         `json:"summary,omitempty"`
+	TrustedRoot string       `json:"trusted_root,omitempty"`
 }
 
 type signerSpec struct {
@@ -372,6 +414,8 @@ type verifier struct {
 	opts    *options
 	signer  signerSpec
 	backend backend
+	// requestRoot is sent with every request (HTTPS backend).
+	requestRoot string
 }
 
 func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verification, error) {
@@ -382,7 +426,7 @@ func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verifi
 	if err != nil {
 		return nil, err
 	}
-	request, err := json.Marshal(imageRequest{Reference: ref.Name(), Signer: v.signer, Credentials: creds, Summary: !v.opts.signatures})
+	request, err := json.Marshal(imageRequest{Reference: ref.Name(), Signer: v.signer, Credentials: creds, Summary: !v.opts.signatures, TrustedRoot: v.requestRoot})
 	if err != nil {
 		return nil, err
 	}

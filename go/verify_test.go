@@ -31,8 +31,10 @@ var backends = map[string]func(t testing.TB, opts ...Option) Verifier{
 		t.Cleanup(func() { v.Close() })
 		return v
 	},
+	// The server's engine has the public-good root: the test root travels
+	// with every request (trustedRootSecretRef through HTTPS).
 	"https": func(t testing.TB, opts ...Option) Verifier {
-		v, err := NewHTTPS(context.Background(), env.apiURL, env.clientTLS, nil, opts...)
+		v, err := NewHTTPS(context.Background(), env.apiURL, env.clientTLS, nil, append([]Option{WithTrustedRoot(env.trustedRoot)}, opts...)...)
 		if err != nil {
 			t.Fatalf("NewHTTPS: %v", err)
 		}
@@ -160,21 +162,6 @@ func TestReconcilerSetsSourceVerified(t *testing.T) {
 				obj := ociRepository(tc.repo, tag, pin, tc.verify)
 				secrets := map[string]map[string][]byte{"keys": tc.secrets, "sigstore-root": {"trusted_root.json": env.trustedRoot}}
 				newVerifier := func(opts ...Option) (Verifier, error) {
-					if backend == "https" {
-						// The server holds the trust root.
-						var kept []Option
-						o := &options{}
-						for _, opt := range opts {
-							before := len(o.trustedRoot)
-							opt(o)
-							if len(o.trustedRoot) == before {
-								kept = append(kept, opt)
-							} else {
-								o.trustedRoot = nil
-							}
-						}
-						opts = kept
-					}
 					return build(t, opts...), nil
 				}
 				revision, err := reconcile(context.Background(), obj, secrets, newVerifier)

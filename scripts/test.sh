@@ -38,7 +38,8 @@ echo "== conformance (SLSA: verify-artifact and verify-image, slsa-verifier's ca
 
 # -- Go package (go/): the C ABI through cgo and the HTTPS verify API --------
 # Appended step (issue 9). Builds what the Go tests link and start (the static
-# library, the test Sigstore's signer, the test verify API server), checks
+# library, the test Sigstore's signer, the test verify API server, the Rust
+# in-process benchmark baseline), checks
 # that the committed C header matches the code, then go vet, gofmt and
 # `go test -race` (a real docker-registry on loopback, both backends).
 echo "== C header (cbindgen) up to date"
@@ -47,7 +48,7 @@ echo "== go: build the Rust parts it links and runs"
 # (Three invocations: a target flag such as --bin applies to every -p.)
 cargo build --release --locked -p verify-ffi
 cargo build --release --locked -p verify-testkit --bin verify-testkit
-cargo build --release --locked -p verify-api --example verify-api-server
+cargo build --release --locked -p verify-api --example verify-api-server --example verify-inprocess-bench
 echo "== go vet / gofmt / go test -race"
 (
   cd go

@@ -3,13 +3,21 @@
 //! ```json
 //! {"trust_root": {"builtin": true} | {"file": "/etc/verify/trusted_root.json"} | {"json": {...}},
 //!  "registry": {"allowed": ["ghcr.io/fluxcd", "127.0.0.1:5000"], "ca_pem": ["-----BEGIN CERTIFICATE-----..."],
-//!               "allow_http": false, "timeout_ms": 30000},
+//!               "allow_http": false, "timeout_ms": 30000,
+//!               "proxy": {"url": "http://user:password@proxy:3128", "no_proxy": "10.0.0.0/8,.internal"}},
+//!  "rekor_url": "https://rekor.sigstore.dev",
 //!  "cache": {"capacity": 10000, "ttl_seconds": 300},
 //!  "limits": {"max_request_bytes": 8388608, "max_concurrent_calls": 64}}
 //! ```
 //!
 //! Every field is optional; `{}` is the public-good Sigstore root, any
-//! registry, anonymous access, a 10,000-entry cache kept 5 minutes.
+//! registry, anonymous access, no proxy, no transparency-log lookups, a
+//! 10,000-entry cache kept 5 minutes.
+//!
+//! The engine reads nothing from the process's environment: without
+//! `registry.proxy` it connects directly even when `HTTPS_PROXY` is set
+//! (a host passes its proxy explicitly; the Go package maps its
+//! `WithProxy` option here).
 
 use serde::Deserialize;
 
@@ -29,6 +37,11 @@ pub struct EngineConfig {
     /// Bounds.
     #[serde(default)]
     pub limits: ApiLimits,
+    /// Look up, in this Rekor log, the entry of a signature or attestation
+    /// that carries no log evidence (the CLI's `--rekor-url`). `None` (the
+    /// default): no lookup; such signatures fail.
+    #[serde(default)]
+    pub rekor_url: Option<String>,
 }
 
 /// Where the trust root comes from.
@@ -67,6 +80,24 @@ pub struct RegistrySettings {
     /// Time allowed for one registry request.
     #[serde(default = "default_request_ms")]
     pub timeout_ms: u64,
+    /// The proxy registry (and Rekor) requests go through; `None`: direct.
+    #[serde(default)]
+    pub proxy: Option<ProxySettings>,
+}
+
+/// A proxy for every registry and log request, loopback registries
+/// included (Go's `http.ProxyURL`, as Flux's `proxySecretRef` configures),
+/// except the hosts of `no_proxy`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// `http://[user:password@]host:port`. The user information is sent
+    /// to the proxy only (`Proxy-Authorization`), never to a registry.
+    pub url: String,
+    /// Hosts reached directly (`NO_PROXY` syntax: comma-separated hosts,
+    /// `.domain` suffixes, IPs, CIDRs).
+    #[serde(default)]
+    pub no_proxy: Option<String>,
 }
 
 impl Default for RegistrySettings {
@@ -76,6 +107,7 @@ impl Default for RegistrySettings {
             ca_pem: Vec::new(),
             allow_http: false,
             timeout_ms: default_request_ms(),
+            proxy: None,
         }
     }
 }
@@ -123,6 +155,12 @@ pub struct ApiLimits {
     /// Verifications running at once; more wait (within their deadline).
     #[serde(default = "default_concurrent")]
     pub max_concurrent_calls: usize,
+    /// Largest trust root a request may carry (`trusted_root`), in bytes.
+    #[serde(default = "default_trust_root_bytes")]
+    pub max_trusted_root_bytes: usize,
+    /// Caller-supplied trust roots kept parsed, by hash.
+    #[serde(default = "default_trust_roots_cached")]
+    pub trusted_roots_cached: u64,
 }
 
 impl Default for ApiLimits {
@@ -130,6 +168,8 @@ impl Default for ApiLimits {
         Self {
             max_request_bytes: default_request_bytes(),
             max_concurrent_calls: default_concurrent(),
+            max_trusted_root_bytes: default_trust_root_bytes(),
+            trusted_roots_cached: default_trust_roots_cached(),
         }
     }
 }
@@ -140,4 +180,12 @@ fn default_request_bytes() -> usize {
 
 fn default_concurrent() -> usize {
     64
+}
+
+fn default_trust_root_bytes() -> usize {
+    1024 * 1024
+}
+
+fn default_trust_roots_cached() -> u64 {
+    16
 }

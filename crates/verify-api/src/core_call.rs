@@ -13,6 +13,7 @@ use verify_core::artifact::Artifact;
 use verify_core::cosign::{self, predicate_type_uri, CheckOptions};
 use verify_core::oci::{ManifestRef, OciLimits};
 use verify_core::slsa::{verify_artifact_provenance, verify_image_provenance};
+use verify_core::tlog_lookup::TransparencyLogLookup;
 use verify_core::{ArtifactDigest, Policy, Verifier};
 use verify_registry::{
     Budget, Credential, Credentials, ImageReference, RegistryClient, Repository,
@@ -47,6 +48,9 @@ pub(crate) struct ImageJob {
     pub check: ImageCheck,
     pub check_claims: bool,
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// The log to look up signatures without log evidence in (none: no
+    /// lookup).
+    pub rekor_url: Option<String>,
     pub budget: Budget,
 }
 
@@ -97,6 +101,13 @@ pub(crate) async fn verify(
 ) -> Result<ImageVerdict, ApiError> {
     let repository = job.repository();
     let name = job.reference.name();
+    // The log client shares the registry client's connections and proxy,
+    // and this call's deadline and byte budget.
+    let rekor = job
+        .rekor_url
+        .as_deref()
+        .map(|url| job.client.rekor(url).with_budget(&job.budget));
+    let tlog = rekor.as_ref().map(|r| r as &dyn TransparencyLogLookup);
     let mut last = None;
     match &job.check {
         ImageCheck::Slsa(spec) => {
@@ -112,7 +123,7 @@ pub(crate) async fn verify(
             .map_err(|e| ApiError::image_provenance(&job.asked, &e));
         }
         ImageCheck::Signatures(policies) => {
-            let options = check_options(job);
+            let options = check_options(job, tlog);
             for policy in policies {
                 match cosign::verify_image_signatures(
                     &repository,
@@ -130,7 +141,7 @@ pub(crate) async fn verify(
         }
         ImageCheck::Attestations(policies, predicate) => {
             let uri = predicate_type_uri(predicate).map_err(ApiError::request)?;
-            let options = check_options(job);
+            let options = check_options(job, tlog);
             for policy in policies {
                 match cosign::verify_image_attestations(
                     &repository,
@@ -151,15 +162,21 @@ pub(crate) async fn verify(
     Err(last.unwrap_or_else(|| ApiError::request("no signer given")))
 }
 
-/// The core's options: the log is never queried (the evidence must travel
-/// with the signature), as for Flux's key mode.
-fn check_options<'a>(job: &ImageJob) -> CheckOptions<'a> {
+/// The core's options: without a configured log, the log is never queried
+/// (the evidence must travel with the signature), as for Flux's key mode.
+fn check_options<'a>(
+    job: &ImageJob,
+    tlog: Option<&'a dyn TransparencyLogLookup>,
+) -> CheckOptions<'a> {
     CheckOptions {
         limits: OciLimits::default(),
         annotations: job.annotations.clone(),
         insecure_skip_claims: !job.check_claims,
-        offline: true,
-        tlog: None,
+        // Without a log, a signature without evidence fails as "no log is
+        // configured" (code `tlog-lookup-offline`), not as an --offline
+        // refusal.
+        offline: false,
+        tlog,
     }
 }
 

@@ -32,7 +32,7 @@ use verify_core::identity::KeyPolicy;
 use verify_core::{
     ArtifactDigest, IdentityPolicy, Limits, Policy, StringMatcher, TrustRoot, Verifier,
 };
-use verify_registry::{ImageReference, RegistryClient, RegistryConfig, Timeouts};
+use verify_registry::{ImageReference, ProxySetting, RegistryClient, RegistryConfig, Timeouts};
 
 use crate::config::{EngineConfig, TrustRootSource};
 use crate::core_call::{self, ImageCheck, ImageJob};
@@ -55,6 +55,11 @@ struct Inner {
     cache: Option<moka::sync::Cache<[u8; 32], Arc<ImageVerdict>>>,
     permits: Arc<Semaphore>,
     max_request_bytes: usize,
+    /// Trust roots callers sent with their requests, parsed once, by the
+    /// SHA-256 of their bytes.
+    request_roots: moka::sync::Cache<[u8; 32], Arc<Trust>>,
+    max_trusted_root_bytes: usize,
+    rekor_url: Option<String>,
 }
 
 /// The verifier and its trust root's fingerprint (part of every cache key).
@@ -105,6 +110,13 @@ impl Engine {
                 request,
                 total: request * 4,
             },
+            proxy: match &config.registry.proxy {
+                None => ProxySetting::Direct,
+                Some(p) => ProxySetting::Url {
+                    url: p.url.clone(),
+                    no_proxy: p.no_proxy.clone(),
+                },
+            },
             ..RegistryConfig::default()
         };
         let registry =
@@ -125,6 +137,11 @@ impl Engine {
                 cache,
                 permits: Arc::new(Semaphore::new(config.limits.max_concurrent_calls.max(1))),
                 max_request_bytes: config.limits.max_request_bytes,
+                request_roots: moka::sync::Cache::builder()
+                    .max_capacity(config.limits.trusted_roots_cached)
+                    .build(),
+                max_trusted_root_bytes: config.limits.max_trusted_root_bytes,
+                rekor_url: config.rekor_url.clone(),
             }),
         })
     }
@@ -179,6 +196,31 @@ impl Engine {
         Arc::clone(&self.inner.trust.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The trust root a request asks for: its own `trusted_root` (bounded
+    /// in size, parsed once and kept by hash), else the engine's.
+    fn trust_for(&self, root: Option<&serde_json::Value>) -> Result<Arc<Trust>, ApiError> {
+        let Some(root) = root else {
+            return Ok(self.trust());
+        };
+        let bytes = json_bytes(root);
+        if bytes.len() > self.inner.max_trusted_root_bytes {
+            return Err(ApiError::request(format!(
+                "trusted_root: {} bytes, more than the {} allowed",
+                bytes.len(),
+                self.inner.max_trusted_root_bytes
+            )));
+        }
+        let key: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(trust) = self.inner.request_roots.get(&key) {
+            return Ok(trust);
+        }
+        let limits = Limits::default();
+        let root = TrustRoot::from_json(&bytes, &limits).map_err(trust_root_error)?;
+        let trust = Arc::new(Trust::new(root)?);
+        self.inner.request_roots.insert(key, Arc::clone(&trust));
+        Ok(trust)
+    }
+
     /// The cached verdict for a digest reference, without any I/O: `None`
     /// for a tag, a miss, or no cache. Errors only for unusable requests.
     pub fn cached_image(&self, request: &ImageRequest) -> Result<Option<ImageReport>, ApiError> {
@@ -186,8 +228,9 @@ impl Engine {
         let Some(digest) = core_call::pinned(&reference) else {
             return Ok(None);
         };
+        let trust = self.trust_for(request.trusted_root.as_ref())?;
         Ok(self
-            .lookup(&self.trust(), &reference, &digest, request)
+            .lookup(&trust, &reference, &digest, request)
             .map(|verdict| ImageReport {
                 reference: request.reference.clone(),
                 cached: true,
@@ -234,7 +277,7 @@ impl Engine {
         deadline: Duration,
     ) -> Result<ImageReport, ApiError> {
         let reference = self.reference(&request)?;
-        let trust = self.trust();
+        let trust = self.trust_for(request.trusted_root.as_ref())?;
         if let Some(digest) = core_call::pinned(&reference) {
             if let Some(verdict) = self.lookup(&trust, &reference, &digest, &request) {
                 return Ok(ImageReport {
@@ -268,6 +311,7 @@ impl Engine {
             check,
             check_claims: request.check_claims,
             annotations: request.annotations.clone(),
+            rekor_url: self.inner.rekor_url.clone(),
             budget: ImageJob::new_budget(deadline),
         };
         let (verdict, cached) = self
@@ -300,14 +344,15 @@ impl Engine {
         request: ArtifactRequest,
         deadline: Duration,
     ) -> Result<ArtifactReport, ApiError> {
-        let verifier = Arc::clone(&self.trust().verifier);
         match request {
             ArtifactRequest::Blob {
                 artifact_base64,
                 artifact_sha256,
                 bundle,
                 signer,
+                trusted_root,
             } => {
+                let verifier = Arc::clone(&self.trust_for(trusted_root.as_ref())?.verifier);
                 let digest =
                     artifact_digest(artifact_base64.as_deref(), artifact_sha256.as_deref())?;
                 let policies = policies(&signer)?;
@@ -322,7 +367,9 @@ impl Engine {
                 artifact_sha256,
                 provenance,
                 slsa,
+                trusted_root,
             } => {
+                let verifier = Arc::clone(&self.trust_for(trusted_root.as_ref())?.verifier);
                 let digest =
                     artifact_digest(artifact_base64.as_deref(), artifact_sha256.as_deref())?;
                 let provenance = json_bytes(&provenance);

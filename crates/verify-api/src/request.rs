@@ -12,6 +12,7 @@
 //! {"reference": "...@sha256:...", "signer": {"keys": [{"pem": "-----BEGIN PUBLIC KEY-----...", "ignore_tlog": true}]}}
 //! {"reference": "...", "signer": {...}, "predicate_type": "slsaprovenance"}
 //! {"reference": "...@sha256:...", "slsa": {"source_uri": "github.com/acme/app"}}
+//! {"reference": "...", "signer": {...}, "trusted_root": {...trusted_root.json...}}
 //! {"kind": "blob", "artifact_base64": "...", "bundle": {...}, "signer": {...}}
 //! {"kind": "slsa", "artifact_sha256": "<hex>", "provenance": {...}, "slsa": {"source_uri": "..."}}
 //! ```
@@ -55,6 +56,13 @@ pub struct ImageRequest {
     /// (a cached digest) short.
     #[serde(default)]
     pub summary: bool,
+    /// A `trusted_root.json` (an object, or its text) to verify against
+    /// instead of the engine's (Flux's `trustedRootSecretRef`). Bounded in
+    /// size (`limits.max_trusted_root_bytes`), parsed once and kept by
+    /// hash; verdicts are cached under the root's fingerprint, so one
+    /// root's verdict never answers for another.
+    #[serde(default, skip_serializing)]
+    pub trusted_root: Option<serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -172,6 +180,9 @@ pub enum ArtifactRequest {
         bundle: serde_json::Value,
         /// Who must have signed.
         signer: SignerSpec,
+        /// A trust root instead of the engine's (as for images).
+        #[serde(default)]
+        trusted_root: Option<serde_json::Value>,
     },
     /// A file against its SLSA provenance (slsa-verifier's
     /// `verify-artifact`).
@@ -187,5 +198,8 @@ pub enum ArtifactRequest {
         provenance: serde_json::Value,
         /// slsa-verifier's options.
         slsa: SlsaSpec,
+        /// A trust root instead of the engine's (as for images).
+        #[serde(default)]
+        trusted_root: Option<serde_json::Value>,
     },
 }

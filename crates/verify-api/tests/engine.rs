@@ -142,3 +142,74 @@ fn blobs_verify_through_the_engine() {
         "{err}"
     );
 }
+
+#[test]
+fn a_request_may_carry_its_own_trust_root_bounded_in_size() {
+    let sigstore = TestSigstore::new();
+    let other = TestSigstore::new();
+    // The engine trusts `other`; the bundle is from `sigstore`.
+    let config = json!({
+        "trust_root": {"json": other.trusted_root_json()},
+        "limits": {"max_trusted_root_bytes": 64 * 1024, "trusted_roots_cached": 2},
+    });
+    let e = Engine::from_json(config.to_string().as_bytes()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let artifact = b"per-request root";
+    let signed = sigstore.sign(artifact, &SignOptions::default()).unwrap();
+    let request = |root: Option<serde_json::Value>| {
+        let mut r = json!({
+            "kind": "blob",
+            "artifact_base64": base64::engine::general_purpose::STANDARD.encode(artifact),
+            "bundle": signed.to_json(),
+            "signer": {"keyless": {}},
+        });
+        if let Some(root) = root {
+            r["trusted_root"] = root;
+        }
+        let parsed = e.parse_artifact_request(r.to_string().as_bytes()).unwrap();
+        runtime.block_on(e.verify_artifact(parsed, Duration::from_secs(10)))
+    };
+    let root_text = sigstore.trusted_root_json();
+    assert!(request(None).is_err(), "verified against the engine's root");
+    for _ in 0..2 {
+        // As text, then again (parsed once, kept by hash).
+        let ok = request(Some(json!(root_text))).unwrap().to_json();
+        assert_eq!(ok["verified"], true);
+    }
+    let as_object: serde_json::Value = serde_json::from_str(&root_text).unwrap();
+    assert_eq!(
+        request(Some(as_object)).unwrap().to_json()["verified"],
+        true
+    );
+    // Not the engine's root afterwards either.
+    assert!(request(None).is_err());
+    let huge = json!(format!("{}{}", root_text, " ".repeat(64 * 1024)));
+    let err = request(Some(huge)).err().unwrap();
+    assert_eq!(err.code(), "invalid-request", "{err}");
+    let err = request(Some(json!("{\"mediaType\": "))).err().unwrap();
+    assert!(!err.to_string().is_empty());
+    assert_ne!(err.code(), "invalid-config");
+}
+
+#[test]
+fn proxy_settings_are_checked_when_the_engine_is_built() {
+    let ok = Engine::from_json(
+        br#"{"registry": {"proxy": {"url": "http://user:pw@127.0.0.1:3128", "no_proxy": "127.0.0.1,.internal"}}, "rekor_url": "http://127.0.0.1:1"}"#,
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    let e = Engine::from_json(br#"{"registry": {"proxy": {"url": "::not a url"}}}"#)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "invalid-config");
+    let e = Engine::from_json(br#"{"registry": {"proxy": {"url": "http://u:secret@[bad"}}}"#)
+        .err()
+        .unwrap();
+    assert!(!e.to_string().contains("secret"), "{e}");
+    let e = Engine::from_json(br#"{"registry": {"proxy": {"uri": "http://p:1"}}}"#)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "invalid-config");
+}

@@ -35,6 +35,17 @@
 //!   (at most 8 threads, idle ones exit after 10 s). No other thread is
 //!   started by a handle. A cached verification of a digest reference runs
 //!   entirely on the calling thread, without the runtime.
+//! - Trust-root refresh is the host's: a handle runs no background refresh
+//!   (no TUF thread, no timer). A host that keeps its root fresh through
+//!   TUF (as Flux controllers do with sigstore-go's client) passes each new
+//!   `trusted_root.json` to [`verify_engine_set_trusted_root`]; calls
+//!   already running finish with the root they started with, and verdicts
+//!   cached under the old root are dropped. A request may also carry its
+//!   own `trusted_root` (`verify_api::request`), parsed once and kept by
+//!   hash.
+//! - Network settings come from the configuration only (`registry.proxy`,
+//!   `rekor_url`, `registry.ca_pem`): the engine does not read
+//!   `HTTPS_PROXY` or any other environment variable.
 //! - Cancellation: [`verify_cancel_cancel`] from any thread makes the call
 //!   using that token return `cancelled` at once; its future is dropped,
 //!   which cancels its registry requests.

@@ -201,10 +201,26 @@ pub(crate) struct Http {
     public: OnceLock<Result<reqwest::Client, String>>,
     local: OnceLock<Result<reqwest::Client, String>>,
     extra_roots: Vec<reqwest::Certificate>,
+    /// `None`: the environment's proxies (reqwest's default).
+    proxy: Option<Option<reqwest::Proxy>>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
     /// Told of every attempt ([`crate::observe`]).
     pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+/// A proxy URL without its user information (for messages).
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
+            None => url.to_string(),
+        },
+        None => url
+            .rsplit_once('@')
+            .map_or(url, |(_, host)| host)
+            .to_string(),
+    }
 }
 
 impl Http {
@@ -213,11 +229,24 @@ impl Http {
         retry: RetryPolicy,
         extra_roots: &[reqwest::Certificate],
         observer: Option<Arc<dyn RequestObserver>>,
+        proxy: &crate::registry::ProxySetting,
     ) -> Result<Self, String> {
+        use crate::registry::ProxySetting;
+        let proxy = match proxy {
+            ProxySetting::Environment => None,
+            ProxySetting::Direct => Some(None),
+            ProxySetting::Url { url, no_proxy } => {
+                let proxy = reqwest::Proxy::all(url.as_str())
+                    .map_err(|e| format!("proxy {}: {}", redact(url), error_chain(&e)))?
+                    .no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
+                Some(Some(proxy))
+            }
+        };
         Ok(Self {
             public: OnceLock::new(),
             local: OnceLock::new(),
             extra_roots: extra_roots.to_vec(),
+            proxy,
             timeouts,
             retry,
             observer,
@@ -248,6 +277,11 @@ impl Http {
                 .timeout(self.timeouts.request)
                 .redirect(redirect_policy())
                 .user_agent(concat!("verify/", env!("CARGO_PKG_VERSION")));
+            builder = match &self.proxy {
+                None => builder,
+                Some(None) => builder.no_proxy(),
+                Some(Some(proxy)) => builder.proxy(proxy.clone()),
+            };
             if local {
                 builder = builder.tls_certs_only(self.extra_roots.iter().cloned());
             } else {

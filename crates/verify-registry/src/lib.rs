@@ -36,5 +36,7 @@ pub use credentials::{Credential, Credentials};
 pub use http::{Budget, Deadline, RetryPolicy, Timeouts};
 pub use observe::{RequestKind, RequestObserver, RequestOutcome};
 pub use reference::ImageReference;
-pub use registry::{RegistryClient, RegistryConfig, RegistryError, Repository, MAX_TOKEN_BYTES};
+pub use registry::{
+    ProxySetting, RegistryClient, RegistryConfig, RegistryError, Repository, MAX_TOKEN_BYTES,
+};
 pub use rekor::{RekorClient, DEFAULT_REKOR_URL};

@@ -8,10 +8,14 @@
 //! `keyless` (the default GitHub Actions identity), `key` (a fresh ECDSA
 //! P-256 key, written as `NAME.pub`), `wrong-identity` (keyless, another
 //! workflow's identity), `tampered` (keyless, the payload changed after
-//! signing). `DIR` gets `trusted_root.json`, `identity.json`
-//! (`{"subject", "issuer", "wrong_subject"}`), and `NAME.layer.json` per
+//! signing), `unlogged` (keyless, logged in the test Rekor but without the
+//! bundle annotation: a verifier must look the entry up). `DIR` gets
+//! `trusted_root.json`, `identity.json`
+//! (`{"subject", "issuer", "wrong_subject"}`), `NAME.layer.json` per
 //! job: `{"media_type", "payload_base64", "annotations"}`, one cosign
-//! signature layer.
+//! signature layer, and `rekor.json`, the test log as a Rekor v1 API
+//! would serve it: `{"index": {"<sha256 hex>": ["<entry id>", ...]},
+//! "entries": {"<entry id>": <GET /api/v1/log/entries/{id} answer>}}`.
 
 use std::path::Path;
 
@@ -51,7 +55,7 @@ pub fn run(jobs: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     for job in &jobs {
         let payload = simple_signing_payload(&job.reference, &job.digest, None);
         let options = match job.mode.as_str() {
-            "keyless" | "tampered" => SignOptions::default(),
+            "keyless" | "tampered" | "unlogged" => SignOptions::default(),
             "key" => SignOptions {
                 signer: Signer::Key(KeyKind::EcdsaP256),
                 ..SignOptions::default()
@@ -63,7 +67,7 @@ pub fn run(jobs: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("job {}: unknown mode {other:?}", job.name).into()),
         };
         let signed = sigstore.sign(&payload, &options)?;
-        let mut layer = signature_layer(&sigstore, &payload, &signed, true)?;
+        let mut layer = signature_layer(&sigstore, &payload, &signed, job.mode != "unlogged")?;
         if job.mode == "key" {
             std::fs::write(
                 out.join(format!("{}.pub", job.name)),
@@ -85,5 +89,34 @@ pub fn run(jobs: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .to_string(),
         )?;
     }
+    write_log(&sigstore, &out.join("rekor.json"))
+}
+
+/// The test log's entries (inclusion proofs for its final size), indexed
+/// by digest as Rekor's `/api/v1/index/retrieve` indexes them.
+fn write_log(sigstore: &TestSigstore, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let log = sigstore.rekor();
+    let mut index = serde_json::Map::new();
+    let mut entries = serde_json::Map::new();
+    for position in 0..log.size() {
+        let Some(entry) = log.entry(position) else {
+            continue;
+        };
+        let id = log.entry_id(&entry);
+        for digest in &entry.indexed_digests {
+            if let Some(ids) = index
+                .entry(digest.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+            {
+                ids.push(json!(id));
+            }
+        }
+        entries.insert(id, log.rekor_v1_entry_json(&entry)?);
+    }
+    std::fs::write(
+        path,
+        json!({"index": index, "entries": entries}).to_string(),
+    )?;
     Ok(())
 }
