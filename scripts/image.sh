@@ -60,12 +60,9 @@ ROOTFS="$WORK/bundle/rootfs"
 
 install -D -m 0755 "$BIN" "$ROOTFS/usr/local/bin/verify-admission"
 
-# The libraries the binary loads, and its loader, at the paths ldd shows.
-interpreter="$(readelf -l "$BIN" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')"
+# The libraries the binary loads ("name => /path (addr)"), and its loader
+# (the line ldd prints as "/path (addr)"), at the paths ldd shows.
 libs="$(ldd "$BIN" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)"
-if [ -n "$interpreter" ]; then
-  libs="$(printf '%s\n%s\n' "$libs" "$interpreter" | sort -u)"
-fi
 for lib in $libs; do
   install -D -m 0755 "$(readlink -f "$lib")" "$ROOTFS$lib"
 done

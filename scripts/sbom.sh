@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The SPDX 2.3 JSON SBOM of one released binary and feature set.
+#
+#   scripts/sbom.sh BIN FEATURES OUT [BINARY_FILE]
+#
+# BIN          verify or verify-admission;
+# FEATURES     the cargo features of that build, comma-separated ("" for the
+#              default features; e.g. "fips");
+# OUT          the SPDX JSON file to write;
+# BINARY_FILE  optionally, the built binary, recorded (SHA1, SHA256) as the
+#              file the root package generates.
+#
+# The graph is cargo-cyclonedx's (pinned in scripts/setup.sh): `cargo
+# metadata` for the features given and the host target only, without
+# dev-dependencies, every crate with its version, declared license, purl and
+# Cargo.lock checksum. Build-only crates (build scripts' dependencies, such
+# as cc or cmake) are kept and marked: CycloneDX scope "excluded", SPDX
+# BUILD_DEPENDENCY_OF. scripts/cdx2spdx.py then writes it as SPDX 2.3 (see
+# its doc for the field mapping and the supplier element).
+#
+# Caveat: `cargo metadata` unifies features across the workspace, so a
+# feature another workspace member turns on a shared dependency shows here
+# too; the test (crates/verify-admission/tests/own_release.rs) compares the
+# crate set with `cargo tree -p` for the same binary, which resolves that
+# one package.
+set -euo pipefail
+
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+  echo "usage: $0 BIN FEATURES OUT [BINARY_FILE]" >&2
+  exit 2
+fi
+BIN="$1"
+FEATURES="$2"
+OUT="$3"
+BINARY_FILE="${4:-}"
+case "$BIN" in
+  verify) CRATE=verify-cli ;;
+  verify-admission) CRATE=verify-admission ;;
+  *) echo "sbom.sh: BIN is verify or verify-admission, not $BIN" >&2; exit 2 ;;
+esac
+if [ -n "$BINARY_FILE" ]; then
+  BINARY_FILE="$(realpath "$BINARY_FILE")"
+fi
+OUT="$(realpath -m "$OUT")"
+cd "$(dirname "$0")/.."
+command -v cargo-cyclonedx >/dev/null || { echo "sbom.sh: cargo-cyclonedx is needed (scripts/setup.sh)" >&2; exit 2; }
+
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
+HOST="$(rustc -vV | sed -n 's/^host: //p')"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/verify-sbom.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+# cargo-cyclonedx writes next to the crate's Cargo.toml; a unique file name,
+# moved out at once, keeps the checkout clean.
+NAME="sbom-$$-$RANDOM"
+args=(cyclonedx --manifest-path "crates/$CRATE/Cargo.toml" --format json --spec-version 1.5
+  --target "$HOST" --all --override-filename "$NAME" -qq)
+if [ -n "$FEATURES" ]; then
+  args+=(--features "$FEATURES")
+fi
+cargo "${args[@]}"
+mv "crates/$CRATE/$NAME.json" "$WORK/bom.cdx.json"
+
+mkdir -p "$(dirname "$OUT")"
+if [ -n "$BINARY_FILE" ]; then
+  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$OUT" "$BINARY_FILE"
+else
+  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$OUT"
+fi
