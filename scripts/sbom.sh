@@ -50,9 +50,11 @@ HOST="$(rustc -vV | sed -n 's/^host: //p')"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/verify-sbom.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
-# cargo-cyclonedx writes next to the crate's Cargo.toml; a unique file name,
-# moved out at once, keeps the checkout clean.
+# cargo-cyclonedx writes one file next to each workspace member's Cargo.toml
+# (it has no option to pick one member); a unique file name, the wanted one
+# moved out and the others deleted, keeps the checkout clean.
 NAME="sbom-$$-$RANDOM"
+trap 'rm -rf "$WORK"; find crates -maxdepth 2 -name "$NAME.json" -delete' EXIT
 args=(cyclonedx --manifest-path "crates/$CRATE/Cargo.toml" --format json --spec-version 1.5
   --target "$HOST" --all --override-filename "$NAME" -qq)
 if [ -n "$FEATURES" ]; then

@@ -47,7 +47,7 @@ command -v umoci >/dev/null 2>&1 || {
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends umoci >/dev/null
 }
-if ! cargo-cyclonedx --version 2>/dev/null | grep -q ' 0\.5\.9$'; then
+if ! cargo cyclonedx --version 2>/dev/null | grep -q ' 0\.5\.9$'; then
   echo "setup: installing cargo-cyclonedx 0.5.9" >&2
   cargo install --locked cargo-cyclonedx --version 0.5.9
 fi
