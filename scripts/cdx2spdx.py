@@ -11,6 +11,14 @@ step maps one format to the other, field by field. It walks no dependency
 graph itself: the packages are cargo-cyclonedx's components, the edges its
 `dependencies` list.
 
+One correction: `cargo metadata`, which cargo-cyclonedx reads, resolves
+features for the whole workspace at once, so a feature that another member
+(say the test Sigstore) turns on in a shared dependency brings in crates this
+binary's build never compiles (ring and quinn, through reqwest). RESOLVED is
+`cargo tree -p CRATE -e normal,build --prefix none --format "{p}"` for the
+same features and target: cargo's resolution of this one package. Components
+not in it are dropped, with their edges, and named on stderr.
+
 Mapping:
 - the root component (metadata.component) becomes the described package;
   every component a package: name, versionInfo, licenseDeclared (the
@@ -36,7 +44,7 @@ Deterministic: created is SOURCE_DATE_EPOCH (or the CycloneDX timestamp),
 and the namespace a UUIDv5 of the content, so the same inputs give the same
 bytes.
 
-usage: cdx2spdx.py CDX.json NAME FEATURES OUT.spdx.json [BINARY_FILE]
+usage: cdx2spdx.py CDX.json NAME FEATURES RESOLVED OUT.spdx.json [BINARY_FILE]
 """
 
 import hashlib
@@ -152,10 +160,15 @@ def file_entry(path, root_id):
 
 
 def main(argv):
-    if len(argv) not in (5, 6):
+    if len(argv) not in (6, 7):
         sys.exit(__doc__.strip().splitlines()[-1])
-    cdx_path, name, features, out = argv[1:5]
-    binary = argv[5] if len(argv) == 6 else None
+    cdx_path, name, features, resolved_path, out = argv[1:6]
+    binary = argv[6] if len(argv) == 7 else None
+    resolved = set()
+    for line in open(resolved_path):
+        words = line.split()
+        if len(words) >= 2 and words[1].startswith("v"):
+            resolved.add((words[0], words[1][1:]))
     cdx = json.load(open(cdx_path))
     metadata = cdx.get("metadata") or {}
     root = metadata.get("component")
@@ -168,8 +181,9 @@ def main(argv):
     by_ref[root["bom-ref"]] = (root_pkg, root)
     packages = [root_pkg]
     for c in sorted(cdx.get("components") or [], key=lambda c: (c["name"], c.get("version", ""), c["bom-ref"])):
-        if c.get("type") != "library" and c.get("bom-ref", "").split("#")[0] == root["bom-ref"]:
-            continue  # the root's own Cargo targets (sub-components), not crates
+        if (c["name"], c.get("version", "")) not in resolved:
+            print(f"cdx2spdx: {c['name']} {c.get('version', '')}: not in this package's own resolution (workspace feature unification), dropped", file=sys.stderr)
+            continue
         p = package(c, taken)
         by_ref[c["bom-ref"]] = (p, c)
         packages.append(p)
@@ -183,7 +197,7 @@ def main(argv):
         source, source_c = by_ref[dep["ref"]]
         for target_ref in dep.get("dependsOn") or []:
             if target_ref not in by_ref:
-                sys.exit(f"cdx2spdx: {dep['ref']} depends on {target_ref}, which is no component")
+                continue  # dropped above
             target, target_c = by_ref[target_ref]
             build_only = target_c.get("scope") == "excluded" and source_c.get("scope") != "excluded"
             if build_only:

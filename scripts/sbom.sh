@@ -18,11 +18,10 @@
 # BUILD_DEPENDENCY_OF. scripts/cdx2spdx.py then writes it as SPDX 2.3 (see
 # its doc for the field mapping and the supplier element).
 #
-# Caveat: `cargo metadata` unifies features across the workspace, so a
-# feature another workspace member turns on a shared dependency shows here
-# too; the test (crates/verify-admission/tests/own_release.rs) compares the
-# crate set with `cargo tree -p` for the same binary, which resolves that
-# one package.
+# `cargo metadata` resolves features for the whole workspace at once, which
+# brings in crates that only other members' features need; `cargo tree -p`
+# for the same features and target resolves this one package, and the
+# mapping keeps only the crates it lists (see scripts/cdx2spdx.py).
 set -euo pipefail
 
 if [ $# -lt 3 ] || [ $# -gt 4 ]; then
@@ -63,9 +62,15 @@ fi
 cargo "${args[@]}"
 mv "crates/$CRATE/$NAME.json" "$WORK/bom.cdx.json"
 
+tree=(tree --locked --offline -p "$CRATE" -e normal,build --target "$HOST" --prefix none --format '{p}')
+if [ -n "$FEATURES" ]; then
+  tree+=(--features "$FEATURES")
+fi
+cargo "${tree[@]}" >"$WORK/resolved.txt"
+
 mkdir -p "$(dirname "$OUT")"
 if [ -n "$BINARY_FILE" ]; then
-  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$OUT" "$BINARY_FILE"
+  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$WORK/resolved.txt" "$OUT" "$BINARY_FILE"
 else
-  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$OUT"
+  python3 scripts/cdx2spdx.py "$WORK/bom.cdx.json" "$BIN" "$FEATURES" "$WORK/resolved.txt" "$OUT"
 fi
