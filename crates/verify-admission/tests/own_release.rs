@@ -438,7 +438,7 @@ fn our_image_is_signed_attested_verified_and_admitted() {
     // both the signature and the SBOM attestation.
     let policies = dir.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    let glob = format!("{}/{repo}*", w.registry.addr);
+    let glob = format!("{}/verify/*", w.registry.addr);
     let authority = format!(
         "    keyless:\n      identities:\n      - issuer: {ISSUER}\n        subject: {identity}\n"
     );
@@ -480,9 +480,9 @@ fn our_image_is_signed_attested_verified_and_admitted() {
     let report: Value = serde_json::from_str(&ok(&out, "verify-admission review")).unwrap();
     assert_eq!(report["admitted"], true, "{report:#}");
 
-    // The gate is real: the same image under a repository with neither
-    // signature nor attestation is denied.
-    let bare = "verify/unsigned";
+    // The gate is real: the same image, signed but without the SBOM
+    // attestation, under another repository the policies cover, is denied.
+    let bare = "verify/signed-only";
     ok(
         &run(
             Path::new("skopeo"),
@@ -497,11 +497,7 @@ fn our_image_is_signed_attested_verified_and_admitted() {
         ),
         "skopeo copy",
     );
-    std::fs::write(
-        policies.join("bare.yaml"),
-        format!("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata:\n  name: bare\nspec:\n  images:\n  - glob: \"{}/{bare}*\"\n  authorities:\n  - name: release\n{authority}", w.registry.addr),
-    )
-    .unwrap();
+    w.sign(bare, &image, &SignOptions::default());
     let out = review(&pod(&format!("{}/{bare}:0.1.0", w.registry.addr)));
     assert_eq!(
         out.status.code(),
@@ -511,4 +507,11 @@ fn our_image_is_signed_attested_verified_and_admitted() {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["admitted"], false, "{report:#}");
+    // The signature policy passes; the SBOM policy fails, and says why.
+    let message = report["objects"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("policy verify-admission-sbom, authority release-sbom: no-attestations")
+            && !message.contains("verify-admission-signed"),
+        "{report:#}"
+    );
 }
