@@ -38,3 +38,16 @@ command -v cbindgen >/dev/null 2>&1 || cargo install --locked cbindgen
 # The Go package (go/) needs Go >= 1.24 (the machine's /usr/local/go; Debian's
 # golang-go is too old); its tests start docker-registry (above).
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go >= 1.24 is needed for go/ (https://go.dev/dl/)" >&2
+# Our own release (issue 14): scripts/image.sh assembles the verify-admission
+# OCI image with umoci; scripts/sbom.sh takes the dependency graph from
+# cargo-cyclonedx (pinned), whose crates.io install builds it from source.
+command -v umoci >/dev/null 2>&1 || {
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends umoci >/dev/null
+}
+if ! cargo cyclonedx --version 2>/dev/null | grep -q ' 0\.5\.9$'; then
+  echo "setup: installing cargo-cyclonedx 0.5.9" >&2
+  cargo install --locked cargo-cyclonedx --version 0.5.9
+fi
