@@ -30,6 +30,8 @@
 //! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
 //! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
 //! | SPDX SBOMs: lenient streaming parse, validation, NTIA minimum elements | [`sbom`] |
+//! | every hash we compute (on aws-lc-rs, inside the FIPS module in the FIPS build) | [`digest`] |
+//! | FIPS mode: start-up check, algorithms refused in the FIPS build | [`fips`] |
 //!
 //! Every failure is a [`VerifyError`] whose variants say what was expected and
 //! what was found; [`VerifyError::code`] is a stable machine-readable reason.
@@ -42,7 +44,9 @@ pub mod buildkit;
 pub mod bundle;
 pub mod cache;
 pub mod cosign;
+pub mod digest;
 pub mod error;
+pub mod fips;
 pub mod fulcio;
 pub mod identity;
 pub mod intoto;

@@ -273,8 +273,9 @@ pub(super) fn readyz(state: &AppState) -> Response<Body> {
             "status": "ready",
             "policyHash": engine.policies.current().hash(),
             "trustRootHash": engine.trust.hash(),
+            "fips": verify_core::fips::status(),
         }),
-        None => json!({"status": "ready", "noop": true}),
+        None => json!({"status": "ready", "noop": true, "fips": verify_core::fips::status()}),
     };
     respond(
         StatusCode::OK,
