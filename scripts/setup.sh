@@ -38,3 +38,19 @@ command -v cbindgen >/dev/null 2>&1 || cargo install --locked cbindgen
 # The Go package (go/) needs Go >= 1.24 (the machine's /usr/local/go; Debian's
 # golang-go is too old); its tests start docker-registry (above).
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go >= 1.24 is needed for go/ (https://go.dev/dl/)" >&2
+# The FIPS build (`--features fips`, scripts/fips-check.sh): aws-lc-fips-sys
+# builds the AWS-LC FIPS module with CMake (above), a C compiler, Go (the
+# module's build runs Go tools; /usr/local/go as for go/ above) and perl;
+# fips-check.sh reads the binaries' symbols with nm (binutils).
+fips_need=()
+command -v cc >/dev/null 2>&1 || fips_need+=(gcc g++)
+command -v perl >/dev/null 2>&1 || fips_need+=(perl)
+command -v nm >/dev/null 2>&1 || fips_need+=(binutils)
+if [ ${#fips_need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${fips_need[*]} (FIPS build)" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${fips_need[@]}" >/dev/null
+fi
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go is needed for the FIPS build (aws-lc-fips-sys)" >&2
