@@ -15,18 +15,18 @@
 use aws_lc_rs::digest;
 
 /// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    fixed(digest::digest(&digest::SHA256, data).as_ref())
+pub fn sha256(data: impl AsRef<[u8]>) -> [u8; 32] {
+    fixed(digest::digest(&digest::SHA256, data.as_ref()).as_ref())
 }
 
 /// SHA-384 of `data`.
-pub fn sha384(data: &[u8]) -> [u8; 48] {
-    fixed(digest::digest(&digest::SHA384, data).as_ref())
+pub fn sha384(data: impl AsRef<[u8]>) -> [u8; 48] {
+    fixed(digest::digest(&digest::SHA384, data.as_ref()).as_ref())
 }
 
 /// SHA-512 of `data`.
-pub fn sha512(data: &[u8]) -> [u8; 64] {
-    fixed(digest::digest(&digest::SHA512, data).as_ref())
+pub fn sha512(data: impl AsRef<[u8]>) -> [u8; 64] {
+    fixed(digest::digest(&digest::SHA512, data.as_ref()).as_ref())
 }
 
 fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {

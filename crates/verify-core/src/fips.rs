@@ -113,6 +113,20 @@ pub(crate) fn check_key(spki_der: &[u8]) -> Result<(), NotApproved> {
     }
 }
 
+/// [`check_key`] on a certificate's key (DER certificate).
+pub(crate) fn check_certificate_key(cert_der: &[u8]) -> Result<(), crate::VerifyError> {
+    if !ENABLED {
+        return Ok(());
+    }
+    use der::{Decode, Encode};
+    let spki = x509_cert::Certificate::from_der(cert_der)
+        .and_then(|c| c.tbs_certificate.subject_public_key_info.to_der())
+        .map_err(|e| crate::error::CertificateError::Malformed {
+            detail: format!("signing certificate: {e}"),
+        })?;
+    Ok(approved_key(&spki)?)
+}
+
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const RSA_PSS: &str = "1.2.840.113549.1.1.10";

@@ -221,7 +221,7 @@ impl Verifier {
                             detail: "bundle has no signing certificate".into(),
                         })?;
                 // The FIPS build refuses a signer key it may not use.
-                crate::fips::check_key(&certificate_spki(cert.as_bytes())?)?;
+                crate::fips::check_certificate_key(cert.as_bytes())?;
                 let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
                     CertificateError::Malformed {
                         detail: e.to_string(),
@@ -420,16 +420,6 @@ fn cache_key(bundle_json: &[u8], algorithm: &str, digest: &[u8], policy: &Policy
     h.update(digest);
     h.update(policy.fingerprint());
     h.finish()
-}
-
-/// The DER SubjectPublicKeyInfo of a certificate (for the FIPS key check).
-fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, CertificateError> {
-    use der::{Decode, Encode};
-    x509_cert::Certificate::from_der(cert_der)
-        .and_then(|c| c.tbs_certificate.subject_public_key_info.to_der())
-        .map_err(|e| CertificateError::Malformed {
-            detail: format!("signing certificate: {e}"),
-        })
 }
 
 #[cfg(test)]
