@@ -33,8 +33,10 @@ fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         verify_core::fips::status()
     );
+    // clap takes a `&'static str` (no `string` feature): leaked once, here.
+    let version: &'static str = Box::leak(version.into_boxed_str());
     let matches = cli::Cli::command()
-        .version(version.clone())
+        .version(version)
         .long_version(version)
         .get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
