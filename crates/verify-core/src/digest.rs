@@ -5,9 +5,9 @@
 //! ours is computed inside the AWS-LC FIPS module, the same module that checks
 //! the signatures; RustCrypto's `sha2` is outside it. aws-lc-rs is used in
 //! both builds, not only the FIPS one: one code path, no behaviour that
-//! differs between the builds, and the speed is the same or better
-//! (`cargo bench -p verify-core --bench digest` prints the ratio against
-//! `sha2`; both use the CPU's SHA extensions where present).
+//! differs between the builds. Both aws-lc and `sha2` use the CPU's SHA
+//! extensions where present; `cargo bench -p verify-core --bench digest`
+//! prints the ratio against `sha2` (not yet run on an unloaded machine).
 //!
 //! The surface is deliberately small: one-shot functions and one incremental
 //! hasher per algorithm, returning fixed-size arrays.
