@@ -51,3 +51,19 @@ if ! cargo cyclonedx --version 2>/dev/null | grep -q ' 0\.5\.9$'; then
   echo "setup: installing cargo-cyclonedx 0.5.9" >&2
   cargo install --locked cargo-cyclonedx --version 0.5.9
 fi
+# The FIPS build (`--features fips`, scripts/fips-check.sh): aws-lc-fips-sys
+# builds the AWS-LC FIPS module with CMake (above), a C compiler, Go (the
+# module's build runs Go tools; /usr/local/go as for go/ above) and perl;
+# fips-check.sh reads the binaries' symbols with nm (binutils).
+fips_need=()
+command -v cc >/dev/null 2>&1 || fips_need+=(gcc g++)
+command -v perl >/dev/null 2>&1 || fips_need+=(perl)
+command -v nm >/dev/null 2>&1 || fips_need+=(binutils)
+if [ ${#fips_need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${fips_need[*]} (FIPS build)" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${fips_need[@]}" >/dev/null
+fi
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || echo "setup: Go is needed for the FIPS build (aws-lc-fips-sys)" >&2

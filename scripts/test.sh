@@ -13,7 +13,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo build --release"
+echo "== cargo build --release (verify, verify-admission)"
 # verify-admission too: crates/verify-admission/tests/own_release.rs builds
 # our own SBOMs and image from these release binaries (issue 14).
 cargo build --release --locked -p verify-cli -p verify-admission
@@ -37,6 +37,17 @@ echo "== conformance (Sigstore bundles)"
 "$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/sigstore/cases" --label sigstore
 echo "== conformance (SLSA: verify-artifact and verify-image, slsa-verifier's cases)"
 "$SHARED/conformance/run" --entry target/release/verify --cases "$SHARED/conformance/slsa/cases" --label slsa
+
+# -- FIPS build (issue 14) ----------------------------------------------------
+# Appended step. The same binaries with `--features fips` (aws-lc-rs on the
+# AWS-LC FIPS module, see README "FIPS build"), into the same target dir: only
+# the crates whose features differ rebuild. The FIPS binaries are copied to
+# target/release/fips/ and the normal ones restored (cargo re-links nothing:
+# both feature sets' artifacts stay cached). Then: the non-FIPS aws-lc-sys is
+# not linked, the binaries say they are in FIPS mode, both conformance sets
+# pass with the FIPS `verify`, and a key the module does not approve is
+# refused by the FIPS build only.
+scripts/fips-check.sh
 
 # -- Go package (go/): the C ABI through cgo and the HTTPS verify API --------
 # Appended step (issue 9). Builds what the Go tests link and start (the static

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
+use verify_core::digest::Sha256;
 use verify_policy::{LintReport, PolicySet, TrustRoots};
 
 use crate::metrics::Metrics;
@@ -124,5 +124,5 @@ fn fingerprint(dir: &Path) -> String {
         }
         hasher.update([0]);
     }
-    hex::encode(hasher.finalize())
+    hex::encode(hasher.finish())
 }

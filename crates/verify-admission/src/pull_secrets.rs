@@ -21,7 +21,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use verify_core::digest::Sha256;
 
 /// Most pull secrets read for one pod (pod and ServiceAccount together).
 const MAX_SECRETS: usize = 32;
@@ -61,7 +61,7 @@ impl RegistryCredential {
             h.update(part.as_bytes());
             h.update([0]);
         }
-        hex::encode(&h.finalize()[..12])
+        hex::encode(&h.finish()[..12])
     }
 }
 

@@ -147,6 +147,8 @@ fn admits_signed_denies_unsigned_and_wrong_identity_with_reason_codes() {
     assert_eq!(status, 200);
     let ready: Value = serde_json::from_str(&ready).unwrap();
     assert!(text.contains(ready["policyHash"].as_str().unwrap()));
+    // Whether this is the FIPS build (README, "FIPS build").
+    assert_eq!(ready["fips"]["enabled"], cfg!(feature = "fips"), "{ready}");
 }
 
 #[test]

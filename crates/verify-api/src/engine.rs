@@ -26,8 +26,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+use verify_core::digest::Sha256;
 use verify_core::identity::KeyPolicy;
 use verify_core::{
     ArtifactDigest, IdentityPolicy, Limits, Policy, StringMatcher, TrustRoot, Verifier,
@@ -532,5 +532,5 @@ fn cache_key(
     ))
     .unwrap_or_default();
     h.update(&checks);
-    h.finalize().into()
+    h.finish()
 }

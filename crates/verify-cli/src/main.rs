@@ -24,10 +24,31 @@ mod vsa;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // `--version`: `verify <version>`, then `fips: on (<module>)` or
+    // `fips: off`.
+    let version = format!(
+        "{}\nfips: {}",
+        env!("CARGO_PKG_VERSION"),
+        verify_core::fips::status()
+    );
+    // clap takes a `&'static str` (no `string` feature): leaked once, here.
+    let version: &'static str = Box::leak(version.into_boxed_str());
+    let matches = cli::Cli::command()
+        .version(version)
+        .long_version(version)
+        .get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // The FIPS build refuses to start unless the module is in FIPS mode.
+    if let Err(e) = verify_core::fips::check_mode() {
+        eprintln!("Error: {e} [{}]", e.code());
+        return ExitCode::from(output::EXIT_USAGE);
+    }
     match cli.command {
         // Offline by construction: no runtime, no TLS.
         cli::Command::Blob(args) => blob::run(&args),

@@ -30,6 +30,8 @@ struct Success<'a> {
     /// Which trust root verified it: `file`, `tuf-cache` or `built-in`.
     #[serde(skip_serializing_if = "Option::is_none")]
     trust_root_source: Option<&'static str>,
+    /// Whether this binary is the FIPS build, and its module.
+    fips: verify_core::fips::FipsStatus,
     #[serde(flatten)]
     facts: &'a Verified,
 }
@@ -42,6 +44,7 @@ pub fn success(format: OutputFormat, verified: &Verified) -> ExitCode {
             serde_json::to_string(&Success {
                 verified: true,
                 trust_root_source: crate::trust::source(),
+                fips: verify_core::fips::status(),
                 facts: verified,
             })
             .unwrap_or_default()
@@ -147,6 +150,7 @@ pub fn slsa_success(
                 serde_json::json!({
                     "verified": true,
                     "trust_root_source": crate::trust::source(),
+                    "fips": verify_core::fips::status(),
                     "artifacts": artifacts,
                 })
             );
@@ -219,6 +223,7 @@ pub fn sbom_report(
             "{}",
             serde_json::json!({
                 "verified": ok,
+                "fips": verify_core::fips::status(),
                 "valid": report.is_valid(),
                 "ntia_required": require_ntia,
                 "report": report,

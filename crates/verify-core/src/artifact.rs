@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use sha2::{Digest, Sha256};
+use crate::digest::Sha256;
 use sigstore_types::{Bundle, HashAlgorithm, SignatureContent, Statement};
 
 /// A SHA-256 artifact digest.
@@ -19,7 +19,7 @@ pub struct ArtifactDigest(pub [u8; 32]);
 impl ArtifactDigest {
     /// Digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Self(Sha256::digest(bytes).into())
+        Self(crate::digest::sha256(bytes))
     }
 
     /// Parse `sha256:<64 hex digits>`.

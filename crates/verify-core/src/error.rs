@@ -51,6 +51,9 @@ pub enum VerifyError {
         /// Why.
         detail: String,
     },
+    /// The FIPS build refuses the signer's key algorithm.
+    #[error(transparent)]
+    NotFipsApproved(#[from] crate::fips::NotApproved),
 }
 
 /// Why the signing certificate was rejected.
@@ -225,6 +228,7 @@ impl VerifyError {
             Self::Timestamp(_) => "timestamp-invalid",
             Self::Signature { .. } => "signature-invalid",
             Self::Unsupported { .. } => "bundle-unsupported",
+            Self::NotFipsApproved(e) => e.code(),
         }
     }
 

@@ -20,7 +20,7 @@
 //! `^` and `$`, e.g. `^https://github\.com/acme/.*$`; an anchored pattern
 //! that would only match a part of the identity does not match.
 
-use sha2::{Digest, Sha256};
+use crate::digest::Sha256;
 use sigstore_crypto::CertificateInfo;
 use sigstore_types::DerPublicKey;
 
@@ -325,7 +325,7 @@ impl Policy {
                 h.update([u8::from(k.insecure_ignore_tlog)]);
             }
         }
-        h.finalize().into()
+        h.finish()
     }
 }
 

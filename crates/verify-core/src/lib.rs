@@ -32,6 +32,8 @@
 //! | reading Rekor v1 entries: the log's answers, cosign's SET bundle, entries embedded in DSSE files | `rekor_entry` (private) |
 //! | SLSA provenance: trusted builders, source, refs, subjects (slsa-verifier's rules) | [`slsa`] |
 //! | SPDX SBOMs: lenient streaming parse, validation, NTIA minimum elements | [`sbom`] |
+//! | every hash we compute (on aws-lc-rs, inside the FIPS module in the FIPS build) | [`digest`] |
+//! | FIPS mode: start-up check, algorithms refused in the FIPS build | [`fips`] |
 //!
 //! Every failure is a [`VerifyError`] whose variants say what was expected and
 //! what was found; [`VerifyError::code`] is a stable machine-readable reason.
@@ -44,7 +46,9 @@ pub mod buildkit;
 pub mod bundle;
 pub mod cache;
 pub mod cosign;
+pub mod digest;
 pub mod error;
+pub mod fips;
 pub(crate) mod fulcio;
 pub mod identity;
 pub(crate) mod intoto;

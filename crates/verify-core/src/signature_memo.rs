@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
+use crate::digest::Sha256;
 use sigstore_crypto::provider::{CryptoProvider, HashContext, SigningKeyPair};
 use sigstore_crypto::{KeyAlgorithm, SigningScheme};
 use sigstore_types::HashAlgorithm;
@@ -121,7 +121,7 @@ fn memo_key(tag: &[u8], scheme: SigningScheme, key: &[u8], message: &[u8], sig: 
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
-    h.finalize().into()
+    h.finish()
 }
 
 /// The provider installed into sigstore-crypto: aws-lc-rs for every

@@ -192,8 +192,7 @@ impl TrustRoot {
         if chains == Chains::Verify {
             check_chains(&root)?;
         }
-        use sha2::Digest;
-        let fingerprint = sha2::Sha256::digest(json).into();
+        let fingerprint = crate::digest::sha256(json);
         Ok(Self { root, fingerprint })
     }
 

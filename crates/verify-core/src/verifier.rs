@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
+use crate::digest::{sha256, Sha256};
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{Bundle, Sha256Hash};
 
@@ -220,6 +220,8 @@ impl Verifier {
                         .ok_or_else(|| CertificateError::Malformed {
                             detail: "bundle has no signing certificate".into(),
                         })?;
+                // The FIPS build refuses a signer key it may not use.
+                crate::fips::check_certificate_key(cert.as_bytes())?;
                 let info = sigstore_crypto::parse_certificate_info(cert).map_err(|e| {
                     CertificateError::Malformed {
                         detail: e.to_string(),
@@ -246,6 +248,7 @@ impl Verifier {
                     }
                     .into());
                 }
+                crate::fips::check_key(key.key.as_bytes())?;
                 let mut p = sigstore_verify::PublicKeyVerificationPolicy::new(key.key.clone());
                 if key.insecure_ignore_tlog {
                     p = p.skip_tlog_unsafe();
@@ -287,7 +290,7 @@ impl Verifier {
                 let result =
                     self.inner
                         .verify_reader(&mut hashing, bundle, sigstore_policy.as_ref());
-                let digest = ArtifactDigest(hashing.hasher.finalize().into());
+                let digest = ArtifactDigest(hashing.hasher.finish());
                 // A streamed artifact is only bound once it has been read:
                 // the delegate then reports a bare mismatch, so say which
                 // digests differ, as for bytes and digests. (Only after an
@@ -411,12 +414,12 @@ fn signing_timestamps(
 
 fn cache_key(bundle_json: &[u8], algorithm: &str, digest: &[u8], policy: &Policy) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(Sha256::digest(bundle_json));
+    h.update(sha256(bundle_json));
     h.update(algorithm.as_bytes());
     h.update(b"\0");
     h.update(digest);
     h.update(policy.fingerprint());
-    h.finalize().into()
+    h.finish()
 }
 
 #[cfg(test)]

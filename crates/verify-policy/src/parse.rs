@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_yaml_ng::{Mapping, Value};
-use sha2::{Digest, Sha256};
 use verify_core::cosign::predicate_type_uri;
 use verify_core::slsa::ProvenanceOptions;
 use verify_core::{KeyPolicy, StringMatcher};
@@ -342,7 +341,10 @@ pub(crate) fn key_id(pem: &str) -> Option<String> {
     let der = base64::engine::general_purpose::STANDARD
         .decode(body)
         .ok()?;
-    Some(format!("sha256:{}", hex::encode(Sha256::digest(der))))
+    Some(format!(
+        "sha256:{}",
+        hex::encode(verify_core::digest::sha256(der))
+    ))
 }
 
 fn keyless_ref(w: &mut Walker<'_>, path: &str, value: &Value, all_slsa: bool) -> Option<Keyless> {

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use verify_core::digest::Sha256;
 
 use crate::model::{Check, LogMode, Signer, Spec};
 use crate::yaml::Walker;
@@ -285,7 +285,7 @@ impl PolicySet {
             h.update(p.hash.as_bytes());
             h.update(b"\n");
         }
-        let hash = format!("sha256:{}", hex::encode(h.finalize()));
+        let hash = format!("sha256:{}", hex::encode(h.finish()));
         let mut owner = Vec::new();
         let mut patterns = Vec::new();
         for (i, p) in policies.iter().enumerate() {
@@ -396,5 +396,5 @@ fn canonical_hash(value: &serde_yaml_ng::Value) -> String {
     // RFC 8785 canonical JSON: sorted keys whatever serde_json's features.
     let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
     let bytes = serde_json_canonicalizer::to_vec(&json).unwrap_or_default();
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    format!("sha256:{}", hex::encode(verify_core::digest::sha256(bytes)))
 }

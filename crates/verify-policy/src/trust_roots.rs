@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
+use verify_core::digest::Sha256;
 use verify_core::{TrustRoot, TrustRootError, Verifier, VerifyError};
 
 /// Verdicts each named root's verifier remembers.
@@ -199,6 +199,6 @@ impl TrustRoots {
             h.update(b"\0");
             h.update(verifier.trust_root().fingerprint_hex().as_bytes());
         }
-        self.hash = format!("sha256:{}", hex::encode(h.finalize()));
+        self.hash = format!("sha256:{}", hex::encode(h.finish()));
     }
 }

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use base64::engine::general_purpose::STANDARD;
@@ -51,11 +50,11 @@ impl Credential {
         match self {
             Self::Anonymous => "anonymous".into(),
             Self::Basic { username, password } => {
-                let mut h = sha2::Sha256::new();
+                let mut h = verify_core::digest::Sha256::new();
                 h.update(username.as_bytes());
                 h.update([0]);
                 h.update(password.as_bytes());
-                hex::encode(h.finalize())
+                hex::encode(h.finish())
             }
         }
     }

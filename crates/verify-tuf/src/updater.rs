@@ -564,10 +564,7 @@ impl TrustRootUpdater {
     ) -> RefreshOutcome {
         let fingerprint = root.fingerprint_hex();
         let previous = self.current.load().root.fingerprint_hex();
-        let builtin = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(TrustRoot::production_json()))
-        };
+        let builtin = { hex::encode(verify_core::digest::sha256(TrustRoot::production_json())) };
         self.current.store(Arc::new(TrustState {
             root,
             source,

@@ -279,6 +279,7 @@ pub(super) fn readyz(state: &AppState) -> Response<Body> {
             let mut body = json!({
                 "status": "ready",
                 "policyHash": engine.policies.current().hash(),
+                "fips": verify_core::fips::status(),
             });
             if let (Some(out), Value::Object(trust)) =
                 (body.as_object_mut(), engine.trust.describe())
@@ -287,7 +288,7 @@ pub(super) fn readyz(state: &AppState) -> Response<Body> {
             }
             body
         }
-        None => json!({"status": "ready", "noop": true}),
+        None => json!({"status": "ready", "noop": true, "fips": verify_core::fips::status()}),
     };
     respond(
         StatusCode::OK,

@@ -191,7 +191,7 @@ impl Registries {
     /// it goes into the verdict cache's key, and a rotated key is never
     /// answered from verdicts made with the old one.
     pub async fn secrets_hash(&self, names: &[String]) -> String {
-        use sha2::{Digest, Sha256};
+        use verify_core::digest::Sha256;
         let Some(dir) = &self.settings.secrets_dir else {
             return String::new();
         };
@@ -219,7 +219,7 @@ impl Registries {
                 }
             }
         }
-        format!("sha256:{}", hex::encode(h.finalize()))
+        format!("sha256:{}", hex::encode(h.finish()))
     }
 
     /// Evaluate `policies` for `image` read from `repository`.

@@ -242,6 +242,7 @@ pub(super) fn verify_signer(
                 crate::identity::certificate_identity(leaf.as_bytes(), &info).as_deref(),
                 &info,
             )?;
+            crate::fips::check_certificate_key(leaf.as_bytes())?;
             let root = verifier.trust_root().as_sigstore();
             let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
             CertificateError::check_validity(time, info.not_before, info.not_after)?;
@@ -253,6 +254,7 @@ pub(super) fn verify_signer(
             (info.public_key.clone(), scheme, Some((info, claims)))
         }
         Policy::Key(key_policy) => {
+            crate::fips::check_key(key_policy.key.as_bytes())?;
             let logged = match DerCertificate::from_pem(logged_pem) {
                 Ok(cert) => sigstore_crypto::parse_certificate_info(&cert)
                     .map(|i| i.public_key)

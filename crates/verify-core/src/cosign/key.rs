@@ -18,6 +18,7 @@ fn key_and_scheme(
         }
         .into());
     };
+    crate::fips::check_key(key.key.as_bytes())?;
     let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key.key)
         .map_err(|e| PolicyError::InvalidKey {
             detail: e.to_string(),

@@ -70,6 +70,7 @@ pub(super) fn verify_keyless_envelope_at(
             detail: e.to_string(),
         })?;
     policy.check(&info)?;
+    crate::fips::check_certificate_key(leaf.as_bytes())?;
     let root = verifier.trust_root().as_sigstore();
     let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, tsa_time)?;
     CertificateError::check_validity(tsa_time, info.not_before, info.not_after)?;

@@ -143,8 +143,7 @@ pub(super) fn signature_binding(
 /// SHA-256 of everything `reader` yields, in constant memory: artifacts may
 /// be large, and only their digest is compared with the provenance.
 pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<ArtifactDigest> {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = crate::digest::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match reader.read(&mut buf) {
@@ -154,7 +153,7 @@ pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<Artifact
             Err(e) => return Err(e),
         }
     }
-    Ok(ArtifactDigest(hasher.finalize().into()))
+    Ok(ArtifactDigest(hasher.finish()))
 }
 
 /// A file's digests: SHA-256 (how Rekor indexes it and most provenance
@@ -171,9 +170,8 @@ impl FileDigests {
     /// Both digests of everything `reader` yields, in one pass and constant
     /// memory.
     pub fn of_reader(mut reader: impl std::io::Read) -> std::io::Result<Self> {
-        use sha2::Digest as _;
-        let mut sha256 = sha2::Sha256::new();
-        let mut sha512 = sha2::Sha512::new();
+        let mut sha256 = crate::digest::Sha256::new();
+        let mut sha512 = crate::digest::Sha512::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match reader.read(&mut buf) {
@@ -186,10 +184,10 @@ impl FileDigests {
                 Err(e) => return Err(e),
             }
         }
-        let sha512 = TypedDigest::parse(&format!("sha512:{}", hex::encode(sha512.finalize())))
+        let sha512 = TypedDigest::parse(&format!("sha512:{}", hex::encode(sha512.finish())))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
-            sha256: ArtifactDigest(sha256.finalize().into()),
+            sha256: ArtifactDigest(sha256.finish()),
             sha512,
         })
     }

@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use sigstore_types::{DerPublicKey, SignatureBytes};
 
 use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
@@ -416,7 +415,7 @@ fn ssh_fingerprint(spki_der: &[u8]) -> Option<String> {
     }
     Some(format!(
         "SHA256:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(Sha256::digest(&wire))
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(crate::digest::sha256(&wire))
     ))
 }
 
