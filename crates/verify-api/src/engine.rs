@@ -210,7 +210,7 @@ impl Engine {
                 self.inner.max_trusted_root_bytes
             )));
         }
-        let key: [u8; 32] = Sha256::digest(&bytes).into();
+        let key: [u8; 32] = verify_core::digest::sha256(&bytes);
         if let Some(trust) = self.inner.request_roots.get(&key) {
             return Ok(trust);
         }
