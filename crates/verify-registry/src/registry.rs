@@ -194,8 +194,14 @@ impl RegistryClient {
             }
             roots.extend(certs);
         }
-        let http = Http::new(config.timeouts, config.retry, &roots, observer, &config.proxy)
-            .map_err(|detail| RegistryError::Setup { detail })?;
+        let http = Http::new(
+            config.timeouts,
+            config.retry,
+            &roots,
+            observer,
+            &config.proxy,
+        )
+        .map_err(|detail| RegistryError::Setup { detail })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
