@@ -10,9 +10,9 @@ use kube::core::admission::AdmissionResponse;
 use crate::verify::ImageCheck;
 
 /// Longest warning sent (the API server truncates past 256 characters).
-const MAX_WARNING: usize = 256;
+pub(crate) const MAX_WARNING: usize = 256;
 /// Most warnings sent.
-const MAX_WARNINGS: usize = 32;
+pub(crate) const MAX_WARNINGS: usize = 32;
 /// Longest audit annotation value.
 const MAX_ANNOTATION: usize = 4096;
 
@@ -111,7 +111,8 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// `s` cut to at most `max` bytes on a character boundary, `...` marking a cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }

@@ -45,10 +45,8 @@ use verify_audit::rules::{RuleSet, RULES};
 pub const MAX_FILE: u64 = 1024 * 1024;
 /// Most policies in one file.
 pub const MAX_POLICIES: usize = 64;
-/// Longest warning sent (the API server truncates longer ones).
-const MAX_WARNING: usize = 256;
-/// Most warnings on one response.
-const MAX_WARNINGS: usize = 32;
+// Warnings are bounded as the image checks' are (decision.rs).
+use crate::decision::{MAX_WARNING, MAX_WARNINGS};
 
 /// The `apiVersion` of a `FluxAuditPolicy`.
 pub const API_VERSION: &str = "verify-admission.dev/v1alpha1";
@@ -412,7 +410,7 @@ pub fn apply(
         let warnings = response.warnings.get_or_insert_with(Vec::new);
         for (_, line) in warn {
             if warnings.len() < MAX_WARNINGS {
-                warnings.push(truncate(&line, MAX_WARNING));
+                warnings.push(crate::decision::truncate(&line, MAX_WARNING));
             }
         }
     }
@@ -441,17 +439,6 @@ pub fn apply(
     denied.result.code = 403;
     denied.result.reason = "Forbidden".into();
     denied
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max.saturating_sub(3);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }
 
 #[cfg(test)]
