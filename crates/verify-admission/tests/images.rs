@@ -380,18 +380,7 @@ fn every_registry_request_is_counted_by_operation_and_status() {
     let proxy = Proxy::start(&world.registry.addr, Fault::Bearer { credentials: None });
     let image = world.image("fluxcd/source-controller", "v1.9.4");
     world.sign("fluxcd/source-controller", &image, &SignOptions::default());
-    let webhook = Webhook::start(Options {
-        policies: vec![(
-            "flux.yaml".into(),
-            keyless_policy(
-                "flux-test",
-                &format!("{}/fluxcd/**", proxy.addr()),
-                "enforce",
-            ),
-        )],
-        trusted_root: world.root.clone(),
-        args: Vec::new(),
-    });
+    let webhook = keyless_webhook_behind(&world, &proxy, &[]);
     assert_eq!(registry_requests(&webhook, ""), 0.0);
     proxy.requests.store(0, Ordering::SeqCst);
     let p = pod(

@@ -34,21 +34,6 @@ fn signed_image(world: &World, repo: &str, tag: &str) -> Pushed {
     pushed
 }
 
-fn webhook(world: &World, proxy: &Proxy, args: &[&str]) -> Webhook {
-    Webhook::start(Options {
-        policies: vec![(
-            "flux.yaml".into(),
-            keyless_policy(
-                "flux-test",
-                &format!("{}/fluxcd/**", proxy.addr()),
-                "enforce",
-            ),
-        )],
-        trusted_root: world.root.clone(),
-        args: args.iter().map(|s| s.to_string()).collect(),
-    })
-}
-
 #[test]
 fn registry_slower_than_the_budget_is_answered_in_time_then_admitted_from_the_cache() {
     let world = World::new();
@@ -57,7 +42,7 @@ fn registry_slower_than_the_budget_is_answered_in_time_then_admitted_from_the_ca
         Fault::Slow(Duration::from_millis(700)),
     );
     signed_image(&world, "fluxcd/source-controller", "v1.9.4");
-    let w = webhook(&world, &proxy, &["--budget", "1"]);
+    let w = keyless_webhook_behind(&world, &proxy, &["--budget", "1"]);
     let image = format!("{}/fluxcd/source-controller:v1.9.4", proxy.addr());
     let p = pod("source-controller-a", &image);
 
@@ -103,7 +88,7 @@ fn a_hundred_concurrent_identical_requests_cause_one_verification() {
     let proxy = Proxy::start(&world.registry.addr, Fault::None);
     signed_image(&world, "fluxcd/source-controller", "v1.9.4");
     signed_image(&world, "fluxcd/helm-controller", "v1.6.3");
-    let w = Arc::new(webhook(&world, &proxy, &[]));
+    let w = Arc::new(keyless_webhook_behind(&world, &proxy, &[]));
 
     // What one cold verification costs in registry requests.
     let one = pod(
@@ -158,7 +143,7 @@ fn registry_outage_stale_if_error_update_unchanged_and_delete() {
     let proxy = Proxy::start(&world.registry.addr, Fault::None);
     let source = signed_image(&world, "fluxcd/source-controller", "v1.9.4");
     let helm = signed_image(&world, "fluxcd/helm-controller", "v1.6.3");
-    let w = webhook(
+    let w = keyless_webhook_behind(
         &world,
         &proxy,
         &[

@@ -447,3 +447,20 @@ pub fn run(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run verify-admission")
 }
+
+/// A webhook enforcing the keyless `flux-test` policy on the `fluxcd/**`
+/// images of the registry behind `proxy`.
+pub fn keyless_webhook_behind(world: &World, proxy: &Proxy, args: &[&str]) -> Webhook {
+    Webhook::start(Options {
+        policies: vec![(
+            "flux.yaml".into(),
+            keyless_policy(
+                "flux-test",
+                &format!("{}/fluxcd/**", proxy.addr()),
+                "enforce",
+            ),
+        )],
+        trusted_root: world.root.clone(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    })
+}
