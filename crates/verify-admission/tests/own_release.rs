@@ -357,20 +357,24 @@ fn our_image_is_signed_attested_verified_and_admitted() {
     // Pushed byte for byte to a real registry with skopeo.
     let w = World::new();
     let repo = "verify/verify-admission";
-    ok(
-        &run(
-            Path::new("skopeo"),
-            &[
-                "copy",
-                "--quiet",
-                "--preserve-digests",
-                "--dest-tls-verify=false",
-                &format!("oci:{}:0.1.0", layout.display()),
-                &format!("docker://{}/{repo}:0.1.0", w.registry.addr),
-            ],
-        ),
-        "skopeo copy",
-    );
+    // Byte for byte (`--preserve-digests`) into `repo:0.1.0`.
+    let push = |repo: &str| {
+        ok(
+            &run(
+                Path::new("skopeo"),
+                &[
+                    "copy",
+                    "--quiet",
+                    "--preserve-digests",
+                    "--dest-tls-verify=false",
+                    &format!("oci:{}:0.1.0", layout.display()),
+                    &format!("docker://{}/{repo}:0.1.0", w.registry.addr),
+                ],
+            ),
+            "skopeo copy",
+        )
+    };
+    push(repo);
     let image = Pushed {
         digest: manifest_digest.clone(),
         bytes: manifest_bytes.clone(),
@@ -483,20 +487,7 @@ fn our_image_is_signed_attested_verified_and_admitted() {
     // The gate is real: the same image, signed but without the SBOM
     // attestation, under another repository the policies cover, is denied.
     let bare = "verify/signed-only";
-    ok(
-        &run(
-            Path::new("skopeo"),
-            &[
-                "copy",
-                "--quiet",
-                "--preserve-digests",
-                "--dest-tls-verify=false",
-                &format!("oci:{}:0.1.0", layout.display()),
-                &format!("docker://{}/{bare}:0.1.0", w.registry.addr),
-            ],
-        ),
-        "skopeo copy",
-    );
+    push(bare);
     w.sign(bare, &image, &SignOptions::default());
     let out = review(&pod(&format!("{}/{bare}:0.1.0", w.registry.addr)));
     assert_eq!(
