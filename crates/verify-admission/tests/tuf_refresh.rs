@@ -102,6 +102,20 @@ fn wait_metric(hook: &Webhook, prefix: &str, min: f64) {
     }
 }
 
+/// `apps/app:v1` pushed and signed by the world's Sigstore; its reference by digest.
+fn signed_app(world: &World) -> String {
+    let pushed = world.image("apps/app", "v1");
+    world.sign("apps/app", &pushed, &SignOptions::default());
+    format!("{}/apps/app@{}", world.registry.addr, pushed.digest)
+}
+
+/// The repository's first root, written where `--tuf-root` reads it.
+fn write_tuf_root(world: &World, repo: &TufRepo) -> std::path::PathBuf {
+    let path = world.dir.path().join("root.json");
+    std::fs::write(&path, repo.root_v1()).unwrap();
+    path
+}
+
 fn pod(image: &str) -> Value {
     serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -120,12 +134,9 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
     let after = tlogs_of(&world.sigstore, &old, true);
     let repo = TufRepo::init(&before);
     let mirror = Mirror::start(Mode::Serve(repo.served()));
-    let tuf_root = world.dir.path().join("root.json");
-    std::fs::write(&tuf_root, repo.root_v1()).unwrap();
+    let tuf_root = write_tuf_root(&world, &repo);
 
-    let pushed = world.image("apps/app", "v1");
-    world.sign("apps/app", &pushed, &SignOptions::default());
-    let image = format!("{}/apps/app@{}", world.registry.addr, pushed.digest);
+    let image = signed_app(&world);
 
     let hook = start(&world, mirror.url(), &tuf_root, &[]);
     let first = wait_ready(&hook, "the first refresh", |r| {
@@ -193,11 +204,8 @@ fn the_verified_cache_is_used_at_start_when_the_mirror_fails() {
     let target = world.sigstore.trusted_root_json().into_bytes();
     let repo = TufRepo::init(&target);
     let mirror = Mirror::start(Mode::Serve(repo.served()));
-    let tuf_root = world.dir.path().join("root.json");
-    std::fs::write(&tuf_root, repo.root_v1()).unwrap();
-    let pushed = world.image("apps/app", "v1");
-    world.sign("apps/app", &pushed, &SignOptions::default());
-    let image = format!("{}/apps/app@{}", world.registry.addr, pushed.digest);
+    let tuf_root = write_tuf_root(&world, &repo);
+    let image = signed_app(&world);
 
     let hook = start(&world, mirror.url(), &tuf_root, &[]);
     wait_ready(&hook, "the first refresh", |r| {
@@ -218,13 +226,10 @@ fn the_verified_cache_is_used_at_start_when_the_mirror_fails() {
 #[test]
 fn past_the_maximum_age_every_verification_fails_closed() {
     let world = World::new();
-    let pushed = world.image("apps/app", "v1");
-    world.sign("apps/app", &pushed, &SignOptions::default());
-    let image = format!("{}/apps/app@{}", world.registry.addr, pushed.digest);
+    let image = signed_app(&world);
     // A mirror that is down: the built-in root is never verified fresh.
     let repo = TufRepo::init(world.sigstore.trusted_root_json().as_bytes());
-    let tuf_root = world.dir.path().join("root.json");
-    std::fs::write(&tuf_root, repo.root_v1()).unwrap();
+    let tuf_root = write_tuf_root(&world, &repo);
     let hook = start(
         &world,
         &down_url(),
