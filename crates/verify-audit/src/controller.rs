@@ -129,6 +129,32 @@ impl ControllerContainer<'_> {
     }
 }
 
+/// The workload view of `manifest`, whose pod spec is `pod_spec` at
+/// `pod_pointer`; name and namespace from its metadata.
+pub(crate) fn workload_at<'a>(
+    manifest: &'a Manifest,
+    kind: &'a str,
+    pod_spec: &'a Value,
+    pod_pointer: &'static str,
+    top_level: bool,
+) -> Workload<'a> {
+    let meta = manifest.object.get("metadata");
+    let str_at = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    Workload {
+        manifest,
+        kind,
+        name: str_at("name"),
+        namespace: str_at("namespace"),
+        pod_spec,
+        pod_pointer,
+        top_level,
+    }
+}
+
 /// The workload view of an object, if it is one.
 pub fn workload(manifest: &Manifest) -> Option<Workload<'_>> {
     let obj = &manifest.object;
@@ -146,25 +172,11 @@ pub fn workload(manifest: &Manifest) -> Option<Workload<'_>> {
         "Pod" if api_version == "v1" => (obj.get("spec")?, "/spec"),
         _ => return None,
     };
-    let meta = obj.get("metadata");
-    let str_at = |k: &str| {
-        meta.and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    };
-    let owned = meta
-        .and_then(|m| m.get("ownerReferences"))
+    let owned = obj
+        .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .is_some_and(|o| !o.is_empty());
-    Some(Workload {
-        manifest,
-        kind,
-        name: str_at("name"),
-        namespace: str_at("namespace"),
-        pod_spec,
-        pod_pointer,
-        top_level: !owned,
-    })
+    Some(workload_at(manifest, kind, pod_spec, pod_pointer, !owned))
 }
 
 /// The `app` label of the pod template (else of the object).

@@ -63,21 +63,13 @@ pub fn any_workload(manifest: &Manifest) -> Option<Workload<'_>> {
         _ => return None,
     };
     let pod_spec = obj.pointer(pod_pointer)?;
-    let meta = obj.get("metadata");
-    let str_at = |k: &str| {
-        meta.and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    };
-    Some(Workload {
+    Some(controller::workload_at(
         manifest,
         kind,
-        name: str_at("name"),
-        namespace: str_at("namespace"),
         pod_spec,
         pod_pointer,
-        top_level: true,
-    })
+        true,
+    ))
 }
 
 /// Every container of `w`: `containers`, then `initContainers`.
