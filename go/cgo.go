@@ -41,7 +41,7 @@ func NewCgo(ctx context.Context, opts ...Option) (Verifier, error) {
 		_, err := decodeAnswer([]byte(C.GoString(cErr)))
 		return nil, err
 	}
-	return &verifier{opts: o, signer: o.signer(), backend: &cgoBackend{engine: engine}}, nil
+	return newVerifier(o, &cgoBackend{engine: engine}, "")
 }
 
 // engineConfig is the engine's JSON configuration

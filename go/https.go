@@ -60,7 +60,7 @@ func NewHTTPS(ctx context.Context, endpoint string, tlsConfig *tls.Config, proxy
 		endpoint: u.JoinPath("v1", "verify", "image").String(),
 		client:   &http.Client{Transport: transport},
 	}
-	return &verifier{opts: o, signer: o.signer(), backend: b, requestRoot: string(o.trustedRoot)}, nil
+	return newVerifier(o, b, string(o.trustedRoot))
 }
 
 type httpsBackend struct {

@@ -18,6 +18,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -412,10 +413,50 @@ type backend interface {
 // verifier is the Verifier both backends share.
 type verifier struct {
 	opts    *options
-	signer  signerSpec
 	backend backend
-	// requestRoot is sent with every request (HTTPS backend).
-	requestRoot string
+	// requestTail is the JSON of the request fields that are the same in
+	// every call (signer, summary, and the trust root the HTTPS backend
+	// sends), marshalled once: `,"signer":{...}...}`. A call only encodes
+	// its reference and credentials in front of it, so a cached
+	// verification does not re-encode public keys or a trust root of up
+	// to 1 MiB each time.
+	requestTail []byte
+}
+
+// newVerifier builds the Verifier for o over backend; requestRoot is a
+// trust root sent with every request ("" for none).
+// On error the backend is closed.
+func newVerifier(o *options, b backend, requestRoot string) (Verifier, error) {
+	fixed, err := json.Marshal(imageRequest{Signer: o.signer(), Summary: !o.signatures, TrustedRoot: requestRoot})
+	// fixed is `{"reference":"","signer":...}`: keep what follows the
+	// empty reference, so the tail starts with `,"signer"`.
+	tail, ok := bytes.CutPrefix(fixed, []byte(`{"reference":""`))
+	if err != nil || !ok {
+		_ = b.close()
+		return nil, fmt.Errorf("verify: cannot encode the request's fixed fields: %v", err)
+	}
+	return &verifier{opts: o, backend: b, requestTail: tail}, nil
+}
+
+// request is the JSON image request for ref: the fields of
+// imageRequest (credentials before the fixed ones), built on the tail.
+func (v *verifier) request(ref string, creds *credentials) ([]byte, error) {
+	quoted, err := json.Marshal(ref)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(`{"reference":`)+len(quoted)+len(v.requestTail)+96)
+	out = append(out, `{"reference":`...)
+	out = append(out, quoted...)
+	if creds != nil {
+		c, err := json.Marshal(creds)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, `,"credentials":`...)
+		out = append(out, c...)
+	}
+	return append(out, v.requestTail...), nil
 }
 
 func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verification, error) {
@@ -426,7 +467,7 @@ func (v *verifier) VerifyImage(ctx context.Context, ref name.Reference) (*Verifi
 	if err != nil {
 		return nil, err
 	}
-	request, err := json.Marshal(imageRequest{Reference: ref.Name(), Signer: v.signer, Credentials: creds, Summary: !v.opts.signatures, TrustedRoot: v.requestRoot})
+	request, err := v.request(ref.Name(), creds)
 	if err != nil {
 		return nil, err
 	}
