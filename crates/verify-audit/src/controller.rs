@@ -172,11 +172,21 @@ pub fn workload(manifest: &Manifest) -> Option<Workload<'_>> {
         "Pod" if api_version == "v1" => (obj.get("spec")?, "/spec"),
         _ => return None,
     };
-    let owned = obj
-        .pointer("/metadata/ownerReferences")
+    Some(workload_at(
+        manifest,
+        kind,
+        pod_spec,
+        pod_pointer,
+        !owned(obj),
+    ))
+}
+
+/// Whether an object names an owner (a ReplicaSet's Deployment, a Pod's
+/// ReplicaSet, a Job's CronJob): then its owner is the instance that counts.
+pub(crate) fn owned(obj: &Value) -> bool {
+    obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .is_some_and(|o| !o.is_empty());
-    Some(workload_at(manifest, kind, pod_spec, pod_pointer, !owned))
+        .is_some_and(|o| !o.is_empty())
 }
 
 /// The `app` label of the pod template (else of the object).

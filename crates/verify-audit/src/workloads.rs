@@ -68,7 +68,7 @@ pub fn any_workload(manifest: &Manifest) -> Option<Workload<'_>> {
         kind,
         pod_spec,
         pod_pointer,
-        true,
+        !controller::owned(obj),
     ))
 }
 

@@ -345,3 +345,24 @@ fn image_signatures_through_the_injected_checker() {
     // Without a checker the rule does not run.
     assert!(!default_report(&objs).rules.contains(&"images/signature"));
 }
+
+/// A Job a CronJob created is not top-level (its CronJob is), as a
+/// ReplicaSet a Deployment owns is not; a Job created by hand is.
+#[test]
+fn a_job_owned_by_a_cronjob_is_not_top_level() {
+    let job = |owners: Value| {
+        verify_audit::Manifest::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "backup-28845", "namespace": "apps", "ownerReferences": owners},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+        }))
+    };
+    let owned =
+        job(json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": "backup", "uid": "1"}]));
+    let by_hand = job(json!([]));
+    let owned = verify_audit::workloads::any_workload(&owned).expect("a Job is a workload");
+    let by_hand = verify_audit::workloads::any_workload(&by_hand).expect("a Job is a workload");
+    assert_eq!((owned.kind, owned.name), ("Job", "backup-28845"));
+    assert!(!owned.top_level);
+    assert!(by_hand.top_level);
+}
