@@ -122,7 +122,9 @@ pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 /// that cannot be fetched or parsed, or whose body is of a kind bundles
 /// cannot carry, is skipped: one bad entry does not hide the good ones. When
 /// none is left, the first failure is the error (or
-/// [`LookupError::NotFound`]).
+/// [`LookupError::NotFound`]). The verification's deadline or byte budget
+/// running out ([`LookupError::Budget`]) ends the fetching: the entries
+/// fetched so far are returned, or, if none was, that error.
 pub async fn find_entries(
     lookup: &dyn TransparencyLogLookup,
     sha256: &[u8; 32],
@@ -149,6 +151,11 @@ pub async fn find_entries(
     let mut first_error = None;
     for uuid in &uuids {
         let parsed = match lookup.entry(uuid).await {
+            // The verification's time or bytes are spent: every later fetch
+            // would fail the same way. What was fetched is still checked;
+            // with nothing fetched, the budget is the error.
+            Err(e @ LookupError::Budget { .. }) if entries.is_empty() => return Err(e),
+            Err(LookupError::Budget { .. }) => break,
             Ok(bytes) if bytes.len() > MAX_ENTRY_BYTES => Err(LookupError::Malformed {
                 detail: format!("entry {uuid} is larger than {MAX_ENTRY_BYTES} bytes"),
             }),
