@@ -336,3 +336,37 @@ async fn a_verified_rfc3161_time_is_reported_as_such() {
         verified.signed_timestamps
     );
 }
+
+#[tokio::test]
+async fn by_default_the_library_looks_nothing_up() {
+    // A signature without log evidence: only a lookup could verify it, and
+    // the default options (the server's) make none.
+    let sigstore = TestSigstore::new();
+    let mut repo = Memory::default();
+    let (image, _) = repo.image();
+    let payload = simple_signing_payload(NAME, &image.to_string(), None);
+    let signed = sigstore.sign(&payload, &SignOptions::default()).unwrap();
+    let layer = signature_layer(&sigstore, &payload, &signed, false).unwrap();
+    repo.cosign_manifest(&format!("sha256-{}.sig", hex::encode(image.0)), &[layer]);
+    let options = CheckOptions::default();
+    assert!(options.tlog.is_none() && !options.insecure_skip_claims);
+    let err = cosign::verify_image_signatures(
+        &repo,
+        &image,
+        &verifier(&sigstore),
+        &Policy::Identity(identity_policy()),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    let ImageError::NoneVerified { failures, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(
+        matches!(
+            failures[0].error,
+            cosign::CandidateError::Lookup(verify_core::tlog_lookup::LookupError::NoLog)
+        ),
+        "{err}"
+    );
+}
