@@ -175,3 +175,82 @@ pub async fn find_entries(
     }
     Ok(entries)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log whose search finds `ids`, and whose every entry fetch fails
+    /// with `error`, counting the fetches.
+    struct Failing {
+        ids: Vec<String>,
+        error: LookupError,
+        fetches: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TransparencyLogLookup for Failing {
+        fn url(&self) -> String {
+            "http://log.test".into()
+        }
+        async fn search_sha256(&self, _: &[u8; 32]) -> Result<Vec<String>, LookupError> {
+            Ok(self.ids.clone())
+        }
+        async fn entry(&self, _: &str) -> Result<Vec<u8>, LookupError> {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(self.error.clone())
+        }
+    }
+
+    fn run(log: &Failing) -> LookupError {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(find_entries(log, &[1; 32])).unwrap_err()
+    }
+
+    #[test]
+    fn a_spent_budget_ends_the_fetching_with_its_own_error() {
+        let budget = LookupError::Budget {
+            url: "http://log.test".into(),
+            detail: "the 3 s limit for this verification expired".into(),
+        };
+        let log = Failing {
+            ids: (0..10).map(|i| format!("{i:02x}")).collect(),
+            error: budget.clone(),
+            fetches: Default::default(),
+        };
+        assert_eq!(run(&log), budget);
+        assert_eq!(log.fetches.into_inner(), 1);
+
+        // Other failures are skipped: every entry is tried, the first
+        // failure is reported.
+        let http = LookupError::Http {
+            url: "http://log.test".into(),
+            status: 404,
+            detail: String::new(),
+        };
+        let log = Failing {
+            ids: (0..10).map(|i| format!("{i:02x}")).collect(),
+            error: http.clone(),
+            fetches: Default::default(),
+        };
+        assert_eq!(run(&log), http);
+        assert_eq!(log.fetches.into_inner(), 10);
+
+        let log = Failing {
+            ids: (0..=MAX_ENTRIES_PER_DIGEST)
+                .map(|i| format!("{i:04x}"))
+                .collect(),
+            error: http,
+            fetches: Default::default(),
+        };
+        assert!(matches!(
+            run(&log),
+            LookupError::TooManyEntries { found, limit, .. }
+                if found == MAX_ENTRIES_PER_DIGEST + 1 && limit == MAX_ENTRIES_PER_DIGEST
+        ));
+        assert_eq!(log.fetches.into_inner(), 0);
+    }
+}
