@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 read the image's registry, and ask Rekor (--rekor-url) only for a signature without log evidence of \
 its own, unless --offline. `provenance`, `buildkit-provenance` and `sbom IMAGE` read the registry and \
 never Rekor. `artifact` asks Rekor only for an envelope without an embedded entry, unless --offline. \
+`initialize` fetches TUF metadata from its mirror, unless --offline. `flux-audit` reads registries only \
+with --verify-images. `vsa`, `github-attestation` and `npm-package` never contact the network. \
 `oci:PATH` images are read from disk.
 
 Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input."

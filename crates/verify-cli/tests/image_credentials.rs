@@ -240,3 +240,64 @@ fn a_second_registry_never_sees_the_first_ones_credentials_whatever_it_asks() {
         assert_never_saw_the_password(&seen);
     }
 }
+
+#[test]
+fn a_credential_helper_that_hangs_ends_at_the_deadline_and_is_killed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = setup();
+    // A helper for registry A that records its process ID and never
+    // answers. `verify` runs on one current-thread runtime: had it waited
+    // for the helper by blocking, no timer could fire until the helper
+    // ended.
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let pid_file = s.dir.path().join("helper.pid");
+    let helper = bin.join("docker-credential-verifytesthang");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 120\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = s.dir.path().join("docker-hang");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.json"),
+        json!({"credHelpers": {s.a.addr.clone(): "verifytesthang"}}).to_string(),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = run(
+        &s.args(&[s.a_image()], &["--timeout", "3"]),
+        &[("DOCKER_CONFIG", config.to_str().unwrap()), ("PATH", &path)],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let json = failure_json(&output);
+    assert_eq!(json["verified"], false, "{json}");
+    assert_eq!(json["reason"]["code"], "image-deadline-exceeded", "{json}");
+    // The helper ran, and did not outlive the verification (it is killed
+    // when its future is dropped; gone or a zombie awaiting its reaper).
+    let pid = std::fs::read_to_string(&pid_file).expect("the helper ran");
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let gone = (0..100).any(|_| {
+        let alive = std::fs::read_to_string(&stat)
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
+        if alive {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        !alive
+    });
+    assert!(
+        gone,
+        "the credential helper {} is still running",
+        pid.trim()
+    );
+}

@@ -52,7 +52,9 @@ pub struct OciLimits {
     /// for one image; more is an error, not a truncation.
     pub max_signatures: usize,
     /// Most bytes of candidate payloads (the declared sizes of a signature
-    /// manifest's layers, summed) considered for one image: bounds the
+    /// manifest's layers, summed; for bundle referrers, each referrer
+    /// manifest's and bundle layer's, charged before each read) considered
+    /// for one signature or attestation search of one image: bounds the
     /// work per image (candidates × payload size), so that a hostile image
     /// cannot make one verification parse and check gigabytes. More is an
     /// error before any layer is read.

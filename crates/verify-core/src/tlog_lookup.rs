@@ -122,7 +122,9 @@ pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 /// that cannot be fetched or parsed, or whose body is of a kind bundles
 /// cannot carry, is skipped: one bad entry does not hide the good ones. When
 /// none is left, the first failure is the error (or
-/// [`LookupError::NotFound`]).
+/// [`LookupError::NotFound`]). The verification's deadline or byte budget
+/// running out ([`LookupError::Budget`]) ends the fetching: the entries
+/// fetched so far are returned, or, if none was, that error.
 pub async fn find_entries(
     lookup: &dyn TransparencyLogLookup,
     sha256: &[u8; 32],
@@ -149,6 +151,11 @@ pub async fn find_entries(
     let mut first_error = None;
     for uuid in &uuids {
         let parsed = match lookup.entry(uuid).await {
+            // The verification's time or bytes are spent: every later fetch
+            // would fail the same way. What was fetched is still checked;
+            // with nothing fetched, the budget is the error.
+            Err(e @ LookupError::Budget { .. }) if entries.is_empty() => return Err(e),
+            Err(LookupError::Budget { .. }) => break,
             Ok(bytes) if bytes.len() > MAX_ENTRY_BYTES => Err(LookupError::Malformed {
                 detail: format!("entry {uuid} is larger than {MAX_ENTRY_BYTES} bytes"),
             }),
@@ -167,4 +174,83 @@ pub async fn find_entries(
         return Err(first_error.unwrap_or_else(not_found));
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log whose search finds `ids`, and whose every entry fetch fails
+    /// with `error`, counting the fetches.
+    struct Failing {
+        ids: Vec<String>,
+        error: LookupError,
+        fetches: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TransparencyLogLookup for Failing {
+        fn url(&self) -> String {
+            "http://log.test".into()
+        }
+        async fn search_sha256(&self, _: &[u8; 32]) -> Result<Vec<String>, LookupError> {
+            Ok(self.ids.clone())
+        }
+        async fn entry(&self, _: &str) -> Result<Vec<u8>, LookupError> {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(self.error.clone())
+        }
+    }
+
+    fn run(log: &Failing) -> LookupError {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(find_entries(log, &[1; 32])).unwrap_err()
+    }
+
+    #[test]
+    fn a_spent_budget_ends_the_fetching_with_its_own_error() {
+        let budget = LookupError::Budget {
+            url: "http://log.test".into(),
+            detail: "the 3 s limit for this verification expired".into(),
+        };
+        let log = Failing {
+            ids: (0..10).map(|i| format!("{i:02x}")).collect(),
+            error: budget.clone(),
+            fetches: Default::default(),
+        };
+        assert_eq!(run(&log), budget);
+        assert_eq!(log.fetches.into_inner(), 1);
+
+        // Other failures are skipped: every entry is tried, the first
+        // failure is reported.
+        let http = LookupError::Http {
+            url: "http://log.test".into(),
+            status: 404,
+            detail: String::new(),
+        };
+        let log = Failing {
+            ids: (0..10).map(|i| format!("{i:02x}")).collect(),
+            error: http.clone(),
+            fetches: Default::default(),
+        };
+        assert_eq!(run(&log), http);
+        assert_eq!(log.fetches.into_inner(), 10);
+
+        let log = Failing {
+            ids: (0..=MAX_ENTRIES_PER_DIGEST)
+                .map(|i| format!("{i:04x}"))
+                .collect(),
+            error: http,
+            fetches: Default::default(),
+        };
+        assert!(matches!(
+            run(&log),
+            LookupError::TooManyEntries { found, limit, .. }
+                if found == MAX_ENTRIES_PER_DIGEST + 1 && limit == MAX_ENTRIES_PER_DIGEST
+        ));
+        assert_eq!(log.fetches.into_inner(), 0);
+    }
 }

@@ -25,9 +25,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 pub mod credentials;
 mod http;
 pub mod observe;
+mod proxy;
 pub mod reference;
 pub mod registry;
 pub mod rekor;

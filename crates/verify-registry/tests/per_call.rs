@@ -55,10 +55,25 @@ async fn registry() -> (String, Seen) {
                 let auth = headers.get("authorization").cloned();
                 log.lock().unwrap().push((path.clone(), auth.clone()));
                 if path.contains("/slow") {
-                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    // Never answer; record when the client hangs up.
+                    let mut byte = [0u8; 1];
+                    let read = tokio::time::timeout(
+                        Duration::from_secs(60),
+                        tokio::io::AsyncReadExt::read(&mut reader, &mut byte),
+                    )
+                    .await;
+                    if matches!(read, Ok(Ok(0))) {
+                        log.lock().unwrap().push(("hung up".into(), None));
+                    }
                     return;
                 }
-                let (status, extra, body) = if path.starts_with("/token") {
+                let (status, extra, body) = if path.starts_with("/v2/open/")
+                    || path.starts_with("/api/v1/")
+                {
+                    // No authorization: 600 bytes of JSON array.
+                    let body = format!("[{} 0]", "0,".repeat(298));
+                    ("200 OK", String::new(), body)
+                } else if path.starts_with("/token") {
                     let user = auth
                         .as_deref()
                         .and_then(|a| a.strip_prefix("Basic "))
@@ -189,7 +204,7 @@ async fn tenants_share_a_client_but_never_a_credential_or_a_token() {
 
 #[tokio::test]
 async fn dropping_the_future_cancels_the_request() {
-    let (addr, _) = registry().await;
+    let (addr, seen) = registry().await;
     let client = client();
     let reference = ImageReference::parse(&format!("{addr}/slow:v1")).unwrap();
     let repo = client
@@ -203,6 +218,16 @@ async fn dropping_the_future_cancels_the_request() {
     .await;
     assert!(outcome.is_err(), "the server never answers");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // The request was cancelled, not left running: the connection is
+    // closed, and the server sees it (waited for at most 10 s).
+    let hung_up = || seen.lock().unwrap().iter().any(|(p, _)| p == "hung up");
+    for _ in 0..100 {
+        if hung_up() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(hung_up(), "the dropped request kept its connection open");
 
     // And a budget's deadline ends it with its own error.
     let budget = Budget::new(Duration::from_millis(500), 1 << 20);
@@ -215,4 +240,54 @@ async fn dropping_the_future_cancels_the_request() {
         .unwrap_err();
     assert!(matches!(err, SourceError::DeadlineExceeded { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn one_byte_budget_covers_every_read_of_a_verification_registry_and_log_alike() {
+    use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
+    let (addr, _) = registry().await;
+    let client = client();
+    let reference = ImageReference::parse(&format!("{addr}/open/app:v1")).unwrap();
+    // 1000 bytes in all; each answer is 600.
+    let budget = Budget::new(Duration::from_secs(10), 1000);
+    let repo = client
+        .repository(&reference)
+        .with_budget(&budget)
+        .with_credentials(Arc::new(Credentials::new()));
+    let first = repo
+        .manifest(&ManifestRef::Tag("v1".into()), 1 << 20)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.bytes.len(), 600);
+    assert_eq!(budget.bytes_left(), 400);
+    // Each object is small; together they are over the budget.
+    let err = repo
+        .manifest(&ManifestRef::Tag("v2".into()), 1 << 20)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SourceError::BudgetExceeded { limit: 1000, .. }),
+        "{err}"
+    );
+
+    // The log client given the same budget finds it spent too.
+    let budget = Budget::new(Duration::from_secs(10), 1000);
+    let repo = client
+        .repository(&reference)
+        .with_budget(&budget)
+        .with_credentials(Arc::new(Credentials::new()));
+    repo.manifest(&ManifestRef::Tag("v1".into()), 1 << 20)
+        .await
+        .unwrap();
+    let rekor = client.rekor(&format!("http://{addr}")).with_budget(&budget);
+    let err = rekor.search_sha256(&[7; 32]).await.unwrap_err();
+    assert!(matches!(err, LookupError::Budget { .. }), "{err}");
+    // A fresh budget lets the same lookup through (600 bytes of UUIDs that
+    // are not strings: malformed, but read).
+    let rekor = client
+        .rekor(&format!("http://{addr}"))
+        .with_budget(&Budget::new(Duration::from_secs(10), 1000));
+    let err = rekor.search_sha256(&[7; 32]).await.unwrap_err();
+    assert!(matches!(err, LookupError::Malformed { .. }), "{err}");
 }

@@ -59,7 +59,7 @@ use evidence::{verify_with_log_evidence, Bound};
 use key::{direct_dsse_signature, direct_message_signature};
 pub use platform::{verify_image, Evidence, ImageRequest, ImageVerdict, PlatformVerdict};
 pub use predicate::predicate_type_uri;
-use referrer::{first_subject, signature_from_bundle, verify_bundle_referrer};
+use referrer::{first_subject, signature_from_bundle, verify_bundle_referrer, ReferrerWork};
 use tag_scheme::{verify_legacy_attestation, verify_legacy_signature};
 use timestamp::verify_envelope_timestamp;
 
@@ -239,18 +239,32 @@ pub async fn verify_image_signatures(
         }
     }
     if verified.is_empty() {
+        let mut work = ReferrerWork::new(&options.limits);
         for (origin, descriptor) in
             bundle_referrers(source, image, &name, Kind::Signature, options).await?
         {
-            match verify_bundle_referrer(source, image, verifier, policy, options, &descriptor)
-                .await
-                .and_then(|r| signature_from_bundle(source, image, r))
+            match verify_bundle_referrer(
+                source,
+                image,
+                verifier,
+                policy,
+                options,
+                &descriptor,
+                &mut work,
+            )
+            .await
+            .and_then(|r| signature_from_bundle(source, image, r))
             {
                 Ok(sig) => verified.push(VerifiedSignature { origin, ..sig }),
-                Err(error) => failures.push(CandidateFailure {
-                    origin,
-                    error: abort_on_deadline(error)?,
-                }),
+                Err(error) => {
+                    if let Some(e) = work.error(Kind::Signature, &name) {
+                        return Err(e);
+                    }
+                    failures.push(CandidateFailure {
+                        origin,
+                        error: abort_on_deadline(error)?,
+                    })
+                }
             }
         }
     }
@@ -293,11 +307,20 @@ pub async fn verify_image_attestations(
             .any(|a| predicate_type.is_none_or(|p| a.predicate_type == p))
     };
     if !wanted_found(&verified) {
+        let mut work = ReferrerWork::new(&options.limits);
         for (origin, descriptor) in
             bundle_referrers(source, image, &name, Kind::Attestation, options).await?
         {
-            match verify_bundle_referrer(source, image, verifier, policy, options, &descriptor)
-                .await
+            match verify_bundle_referrer(
+                source,
+                image,
+                verifier,
+                policy,
+                options,
+                &descriptor,
+                &mut work,
+            )
+            .await
             {
                 Ok(r) => verified.push(VerifiedAttestation {
                     origin,
@@ -308,10 +331,15 @@ pub async fn verify_image_attestations(
                     payload: r.payload,
                     verified: r.verified,
                 }),
-                Err(error) => failures.push(CandidateFailure {
-                    origin,
-                    error: abort_on_deadline(error)?,
-                }),
+                Err(error) => {
+                    if let Some(e) = work.error(Kind::Attestation, &name) {
+                        return Err(e);
+                    }
+                    failures.push(CandidateFailure {
+                        origin,
+                        error: abort_on_deadline(error)?,
+                    })
+                }
             }
         }
     }

@@ -34,6 +34,52 @@ pub(super) struct BundleReferrer {
     pub(super) verified: Verified,
 }
 
+/// The bytes the referrers of one image may make us read in all (the
+/// declared sizes of each referrer manifest and of its bundle layer):
+/// [`crate::oci::OciLimits::max_candidate_bytes`], the same bound on the
+/// work per image as the tag scheme's layers have. Charged before each read.
+pub(super) struct ReferrerWork {
+    limit: u64,
+    spent: u64,
+    /// Set (to the total that would have been read) once the bound is hit:
+    /// the image then fails with [`ImageError::CandidatesTooLarge`].
+    pub(super) exceeded: Option<u64>,
+}
+
+impl ReferrerWork {
+    pub(super) fn new(limits: &crate::oci::OciLimits) -> Self {
+        Self {
+            limit: limits.max_candidate_bytes,
+            spent: 0,
+            exceeded: None,
+        }
+    }
+
+    /// Charge `size` declared bytes; past the bound, record it and refuse.
+    fn charge(&mut self, size: i64) -> Result<(), CandidateError> {
+        let size = u64::try_from(size).unwrap_or(u64::MAX);
+        self.spent = self.spent.saturating_add(size);
+        if self.spent > self.limit {
+            self.exceeded = Some(self.spent);
+            return Err(malformed(format!(
+                "the referrers declare {} bytes in all, more than the {} bytes verified per image",
+                self.spent, self.limit
+            )));
+        }
+        Ok(())
+    }
+
+    /// The image's error once the bound was hit.
+    pub(super) fn error(&self, kind: Kind, image: &str) -> Option<ImageError> {
+        self.exceeded.map(|found| ImageError::CandidatesTooLarge {
+            kind,
+            image: image.to_string(),
+            limit: self.limit,
+            found,
+        })
+    }
+}
+
 pub(super) async fn verify_bundle_referrer(
     source: &dyn ImageSource,
     image: &ArtifactDigest,
@@ -41,9 +87,11 @@ pub(super) async fn verify_bundle_referrer(
     policy: &Policy,
     options: &CheckOptions<'_>,
     descriptor: &Descriptor,
+    work: &mut ReferrerWork,
 ) -> Result<BundleReferrer, CandidateError> {
     let limits = &options.limits;
     let digest = descriptor.sha256()?;
+    work.charge(descriptor.size)?;
     let fetched = fetch_manifest(source, &ManifestRef::Digest(digest), limits)
         .await?
         .ok_or_else(|| SourceError::NotFound {
@@ -69,6 +117,7 @@ pub(super) async fn verify_bundle_referrer(
                 .starts_with("application/vnd.dev.sigstore.bundle")
         })
         .ok_or_else(|| malformed("the referrer has no Sigstore bundle layer"))?;
+    work.charge(layer.size)?;
     let bytes = fetch_blob(source, layer, limits.max_payload_bytes).await?;
     let bundle = crate::bundle::parse(&bytes, verifier.limits().max_bundle_bytes)
         .map_err(VerifyError::from)?;
