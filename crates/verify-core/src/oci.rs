@@ -547,7 +547,7 @@ pub async fn fetch_manifest(
 
 /// Read a blob described by `descriptor`, bounded by `max_bytes` and by the
 /// descriptor's size, and check that it hashes to the descriptor's digest.
-pub async fn fetch_blob(
+pub(crate) async fn fetch_blob(
     source: &dyn ImageSource,
     descriptor: &Descriptor,
     max_bytes: usize,
@@ -586,17 +586,17 @@ pub async fn fetch_blob(
 }
 
 /// cosign's tag for the signatures of `digest`: `sha256-<hex>.sig`.
-pub fn signature_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn signature_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}.sig", hex::encode(digest.0))
 }
 
 /// cosign's tag for the attestations of `digest`: `sha256-<hex>.att`.
-pub fn attestation_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn attestation_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}.att", hex::encode(digest.0))
 }
 
 /// The OCI referrers tag schema's tag for `digest`: `sha256-<hex>`.
-pub fn referrers_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn referrers_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}", hex::encode(digest.0))
 }
 

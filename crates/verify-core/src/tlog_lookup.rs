@@ -123,7 +123,7 @@ pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 /// cannot carry, is skipped: one bad entry does not hide the good ones. When
 /// none is left, the first failure is the error (or
 /// [`LookupError::NotFound`]).
-pub async fn find_entries(
+pub(crate) async fn find_entries(
     lookup: &dyn TransparencyLogLookup,
     sha256: &[u8; 32],
 ) -> Result<Vec<TransparencyLogEntry>, LookupError> {

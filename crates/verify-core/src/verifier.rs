@@ -133,7 +133,7 @@ impl Verifier {
     }
 
     /// Verify an already parsed bundle (no cache).
-    pub fn verify_parsed(
+    pub(crate) fn verify_parsed(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,

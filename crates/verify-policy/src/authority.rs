@@ -13,7 +13,7 @@ use std::path::Path;
 use verify_core::buildkit::{BuildkitError, SLSA_PROVENANCE_V02, SPDX_DOCUMENT};
 use verify_core::cosign::{CheckOptions, ImageError, VerifiedAttestation};
 use verify_core::oci::OciLimits;
-use verify_core::slsa::{verify_provenance, SlsaError, TrustedBuilders};
+use verify_core::slsa::{verify_provenance, ProvenanceCheck, SlsaError, TrustedBuilders};
 use verify_core::{IdentityPolicy, KeyPolicy, Policy as CorePolicy, Verified, Verifier};
 
 use crate::model::{
@@ -420,15 +420,15 @@ fn slsa_rules(
                 found: "a key-signed attestation".into(),
             })?;
     // The exact payload bytes whose signature verified.
-    let verified = verify_provenance(
+    let verified = verify_provenance(&ProvenanceCheck {
         claims,
-        &attestation.payload_type,
-        &attestation.payload,
-        expected_hex,
+        payload_type: &attestation.payload_type,
+        payload: &attestation.payload,
+        expected_digests: &[expected_hex.to_string()],
         options,
-        &TrustedBuilders::IMAGE,
-    )?;
-    Ok(verified.builder_id)
+        trusted: &TrustedBuilders::IMAGE,
+    })?;
+    Ok(verified.build.builder_id)
 }
 
 async fn check_buildkit(

@@ -10,8 +10,12 @@
 //! referrer and one with `bundle` never accepts cosign's tag scheme
 //! (policy-controller reads only the format asked for).
 
-use verify_core::buildkit::{verify_in_index_statement, BuildkitError, InIndexStatement};
-use verify_core::cosign::{self, CheckOptions, ImageError, VerifiedAttestation, VerifiedSignature};
+use verify_core::buildkit::{
+    verify_in_index_statement, BuildkitError, InIndexRequest, InIndexStatement,
+};
+use verify_core::cosign::{
+    self, Check, CheckOptions, ImageError, VerifiedAttestation, VerifiedSignature,
+};
 use verify_core::oci::{
     fetch_manifest, ImageSource, Manifest, ManifestRef, OciLimits, Platform, RawManifest,
     SourceError,
@@ -33,7 +37,13 @@ pub(crate) async fn signatures(
         inner: source,
         format,
     };
-    cosign::verify_image_signatures(&source, image, verifier, policy, options).await
+    let check = Check {
+        verifier,
+        source: &source,
+        policy,
+        options,
+    };
+    cosign::verify_image_signatures(&check, image).await
 }
 
 /// Verified attestations of `image` (every predicate type) in the format
@@ -50,7 +60,13 @@ pub(crate) async fn attestations(
         inner: source,
         format,
     };
-    cosign::verify_image_attestations(&source, image, verifier, policy, options, None).await
+    let check = Check {
+        verifier,
+        source: &source,
+        policy,
+        options,
+    };
+    cosign::verify_image_attestations(&check, image, None).await
 }
 
 /// The platforms of the image index `index` (attestation manifests
@@ -100,16 +116,18 @@ pub(crate) async fn in_index(
         inner: source,
         format,
     };
-    verify_in_index_statement(
-        &source,
+    let check = Check {
+        verifier,
+        source: &source,
+        policy,
+        options,
+    };
+    let request = InIndexRequest {
         index,
         platform,
         predicate_type,
-        verifier,
-        policy,
-        options,
-    )
-    .await
+    };
+    verify_in_index_statement(&check, &request).await
 }
 
 /// A source that hides the signature format not asked for.

@@ -58,13 +58,15 @@ pub mod vsa;
 pub(crate) mod workflow;
 
 pub use artifact::{
-    digest_reader, verify_artifact_provenance, verify_artifact_provenance_digests,
-    verify_artifact_provenance_with, FileDigests, LogAccess,
+    verify_artifact_provenance, verify_artifact_provenance_with, ArtifactProvenanceRequest,
+    FileDigest, FileDigests, LogAccess,
 };
 pub use builder::TrustedBuilders;
 pub use error::SlsaError;
-pub use image::{verify_image_provenance, ImageProvenanceError, VerifiedImageProvenance};
+pub use image::{
+    verify_image_provenance, ImageProvenanceError, ImageProvenanceRequest, VerifiedImageProvenance,
+};
 pub use verify::{
-    same_builder, verify_provenance, verify_provenance_digests, ProvenanceOptions,
+    same_builder, verify_provenance, ProvenanceCheck, ProvenanceOptions, VerifiedBuild,
     VerifiedProvenance,
 };
