@@ -19,7 +19,7 @@
 //! 2. reads the index by that digest (its bytes are hashed again) and finds
 //!    the platform's image and the attestation manifest that references it;
 //! 3. reads the attestation manifest by its digest and the statement layer
-//!    by its digest ([`fetch_manifest`] and [`fetch_blob`] recompute both);
+//!    by its digest ([`fetch_manifest`] and `fetch_blob` recompute both);
 //! 4. checks the statement: an in-toto statement of the predicate type
 //!    asked for, whose subject names the platform image's digest (an
 //!    attestation moved to another platform's entry is refused).

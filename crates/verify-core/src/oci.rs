@@ -9,7 +9,7 @@
 //! with its own cache) can supply their own.
 //!
 //! Nothing read through an [`ImageSource`] is trusted because of where it came
-//! from: [`fetch_manifest`] and [`fetch_blob`] recompute every digest, and
+//! from: [`fetch_manifest`] and `fetch_blob` recompute every digest, and
 //! everything a signature manifest says is believed only once the signature in
 //! it has been verified (see [`crate::cosign`]).
 
@@ -103,7 +103,7 @@ pub struct RawManifest {
 ///
 /// Implementations must bound what they read (`max_bytes`) and time out
 /// rather than hang; they need not check digests, which
-/// [`fetch_manifest`] and [`fetch_blob`] recompute anyway.
+/// [`fetch_manifest`] and `fetch_blob` recompute anyway.
 ///
 /// The methods are `async` (through `async_trait`, so that the trait stays
 /// object-safe and its futures `Send`): the core starts no runtime and

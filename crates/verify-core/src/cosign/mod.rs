@@ -8,7 +8,7 @@
 //!
 //! 1. cosign's tag scheme: the manifest tagged `sha256-<hex>.sig` (or
 //!    `.att`), one signature per layer, its evidence in the layer's
-//!    annotations ([`legacy`]): assembled into a Sigstore bundle and verified
+//!    annotations (`legacy`): assembled into a Sigstore bundle and verified
 //!    by the [`Verifier`] (SET, certificate chain at the log's time, SCT,
 //!    signature, log-entry consistency). Attestations logged as Rekor
 //!    `intoto` v0.0.1, which bundles cannot carry, are verified with the same
@@ -100,7 +100,7 @@ pub struct CheckOptions<'a> {
     pub offline: bool,
     /// The transparency log to look evidence up in, for signatures that
     /// carry none. `None` (the default, the right one for servers): no
-    /// lookup, such signatures fail with [`LookupError::NoLog`].
+    /// lookup, such signatures fail with [`crate::tlog_lookup::LookupError::NoLog`].
     pub tlog: Option<&'a dyn TransparencyLogLookup>,
 }
 

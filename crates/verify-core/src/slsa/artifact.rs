@@ -237,7 +237,7 @@ impl<'a> From<&'a FileDigests> for FileDigest<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ArtifactProvenanceRequest<'a> {
     /// The provenance: a Sigstore bundle, or a DSSE envelope with its
-    /// certificate (see [`super::dsse_provenance`]).
+    /// certificate (see `super::dsse_provenance`).
     pub provenance: &'a [u8],
     /// The file it must name as a subject.
     pub artifact: FileDigest<'a>,

@@ -12,12 +12,12 @@
 //!   [`TrustedBuilders::IMAGE`]);
 //! - with `--builder-id NAME[@VERSION]`: the workflow's name is `NAME` and,
 //!   when a version is given, its ref is `VERSION` or `refs/tags/VERSION`
-//!   ([`BuilderId::matches_loose`]). A trusted delegator is accepted either
+//!   (`BuilderId::matches_loose`). A trusted delegator is accepted either
 //!   way: its user-facing builder is named in the provenance and matched
-//!   there (see [`super::verify`]);
+//!   there (see `super::verify`);
 //!
 //! and in both cases the workflow must be pinned at a release tag
-//! `refs/tags/vX.Y.Z` ([`check_builder_ref`]): a branch or a moving tag
+//! `refs/tags/vX.Y.Z` (`check_builder_ref`): a branch or a moving tag
 //! could run any code.
 
 use super::error::SlsaError;
@@ -89,7 +89,7 @@ impl TrustedBuilders {
     };
     /// For npm packages (`verify npm-package`): the BYOB delegators only;
     /// the npm CLI's own provenance is judged by other rules (see
-    /// [`super::npm_builder`]).
+    /// `super::npm_builder`).
     pub const NPM: Self = Self {
         names: &[GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR],
     };

@@ -4,7 +4,7 @@
 //! The attestation is a Sigstore bundle (a DSSE envelope is refused) with a
 //! SLSA v1 statement of build type
 //! `https://actions.github.io/buildtypes/workflow/v1`. The same rules as
-//! for files apply ([`super::verify`]), with three differences taken from
+//! for files apply (`super::verify`), with three differences taken from
 //! slsa-verifier:
 //!
 //! - no builder is trusted by default: `--builder-id` names the reusable

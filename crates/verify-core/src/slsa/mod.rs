@@ -17,17 +17,17 @@
 //!
 //! | rule | module |
 //! |---|---|
-//! | provenance input (bundle vs bare DSSE), offline verification | [`artifact`] |
-//! | DSSE envelopes with a certificate: embedded or looked-up Rekor entry | [`dsse_provenance`] |
+//! | provenance input (bundle vs bare DSSE), offline verification | `artifact` |
+//! | DSSE envelopes with a certificate: embedded or looked-up Rekor entry | `dsse_provenance` |
 //! | container images: cosign attestations, first passing wins | [`image`] |
-//! | certificate claims → workflow identity | [`workflow`] |
+//! | certificate claims → workflow identity | `workflow` |
 //! | trusted builders, `--builder-id`, builder refs | [`builder`] |
 //! | SLSA v0.2 / v1.0 statements, build types | [`provenance`] |
-//! | `--source-uri` | [`source`] |
-//! | subject digest | [`subject`] |
-//! | `--source-branch`, `--source-tag`, `--source-versioned-tag` | [`git_ref`] (with [`semver`]) |
-//! | recorded GitHub context, `--build-workflow-input` | [`github_env`] |
-//! | order of the rules | [`verify`] |
+//! | `--source-uri` | `source` |
+//! | subject digest | `subject` |
+//! | `--source-branch`, `--source-tag`, `--source-versioned-tag` | `git_ref` (with `semver`) |
+//! | recorded GitHub context, `--build-workflow-input` | `github_env` |
+//! | order of the rules | `verify` |
 //!
 //! Every failure is a [`SlsaError`] named after slsa-verifier's error.
 //! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`

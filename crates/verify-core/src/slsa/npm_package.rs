@@ -5,7 +5,7 @@
 //! Sigstore bundles, both verified, in slsa-verifier's order:
 //!
 //! 1. the SLSA provenance: a keyless bundle (Fulcio chain, SCT, Rekor entry,
-//!    DSSE signature), then the builder rules of [`super::npm_builder`]
+//!    DSSE signature), then the builder rules of `super::npm_builder`
 //!    (the npm CLI on GitHub runners, or the BYOB delegators), the source
 //!    and the tarball's SHA-512 as a subject;
 //! 2. npm's publish attestation: a bundle signed by npm's registry key,
