@@ -12,7 +12,10 @@ use std::time::Duration;
 use verify_core::artifact::Artifact;
 use verify_core::cosign::{self, predicate_type_uri, CheckOptions};
 use verify_core::oci::{ManifestRef, OciLimits};
-use verify_core::slsa::{verify_artifact_provenance, verify_image_provenance};
+use verify_core::slsa::{
+    verify_artifact_provenance, verify_image_provenance, ArtifactProvenanceRequest, FileDigest,
+    ImageProvenanceRequest,
+};
 use verify_core::tlog_lookup::TransparencyLogLookup;
 use verify_core::{ArtifactDigest, Policy, Verifier};
 use verify_registry::{
@@ -111,29 +114,28 @@ pub(crate) async fn verify(
     let mut last = None;
     match &job.check {
         ImageCheck::Slsa(spec) => {
-            return verify_image_provenance(
-                &repository,
-                digest,
-                &job.verifier,
-                &OciLimits::default(),
-                &spec.options(),
-            )
-            .await
-            .map(|v| ImageVerdict::from_provenance(name, &v))
-            .map_err(|e| ApiError::image_provenance(&job.asked, &e));
+            let options = spec.options();
+            let request = ImageProvenanceRequest {
+                source: &repository,
+                image: digest,
+                limits: OciLimits::default(),
+                options: &options,
+            };
+            return verify_image_provenance(&job.verifier, &request)
+                .await
+                .map(|v| ImageVerdict::from_provenance(name, &v))
+                .map_err(|e| ApiError::image_provenance(&job.asked, &e));
         }
         ImageCheck::Signatures(policies) => {
             let options = check_options(job, tlog);
             for policy in policies {
-                match cosign::verify_image_signatures(
-                    &repository,
-                    digest,
-                    &job.verifier,
+                let check = cosign::Check {
+                    verifier: &job.verifier,
+                    source: &repository,
                     policy,
-                    &options,
-                )
-                .await
-                {
+                    options: &options,
+                };
+                match cosign::verify_image_signatures(&check, digest).await {
                     Ok(sigs) => return Ok(ImageVerdict::from_signatures(name, *digest, &sigs)),
                     Err(e) => last = Some(ApiError::image(&job.asked, &e)),
                 }
@@ -143,16 +145,13 @@ pub(crate) async fn verify(
             let uri = predicate_type_uri(predicate).map_err(ApiError::request)?;
             let options = check_options(job, tlog);
             for policy in policies {
-                match cosign::verify_image_attestations(
-                    &repository,
-                    digest,
-                    &job.verifier,
+                let check = cosign::Check {
+                    verifier: &job.verifier,
+                    source: &repository,
                     policy,
-                    &options,
-                    Some(&uri),
-                )
-                .await
-                {
+                    options: &options,
+                };
+                match cosign::verify_image_attestations(&check, digest, Some(&uri)).await {
                     Ok(atts) => return Ok(ImageVerdict::from_attestations(name, *digest, &atts)),
                     Err(e) => last = Some(ApiError::image(&job.asked, &e)),
                 }
@@ -204,7 +203,13 @@ pub(crate) fn verify_file_provenance(
     provenance: &[u8],
     spec: &SlsaSpec,
 ) -> Result<ArtifactReport, ApiError> {
-    verify_artifact_provenance(verifier, provenance, artifact, &spec.options())
+    let options = spec.options();
+    let request = ArtifactProvenanceRequest {
+        provenance,
+        artifact: FileDigest::Sha256(artifact),
+        options: &options,
+    };
+    verify_artifact_provenance(verifier, &request)
         .map(|p| ArtifactReport::Slsa {
             digest: *artifact,
             provenance: Box::new(p),

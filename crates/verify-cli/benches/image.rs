@@ -148,16 +148,16 @@ fn main() {
             let fetched = cosign::resolve(&repository, &reference.manifest_ref(), &options.limits)
                 .await
                 .expect("resolve");
-            cosign::verify_image_signatures(
-                &repository,
-                &fetched.digest,
-                &verifier,
-                &policy,
-                &options,
-            )
-            .await
-            .map(|v| assert_eq!(v.len(), 1))
-            .is_ok()
+            let check = cosign::Check {
+                verifier: &verifier,
+                source: &repository,
+                policy: &policy,
+                options: &options,
+            };
+            cosign::verify_image_signatures(&check, &fetched.digest)
+                .await
+                .map(|v| assert_eq!(v.len(), 1))
+                .is_ok()
         })
     });
     report("signature, warm (root loaded)", &warm_signature);
@@ -178,12 +178,15 @@ fn main() {
             )
             .await
             .expect("resolve");
+            let check = cosign::Check {
+                verifier: &production,
+                source: &slsa_repository,
+                policy: &slsa_policy,
+                options: &options,
+            };
             cosign::verify_image_attestations(
-                &slsa_repository,
+                &check,
                 &fetched.digest,
-                &production,
-                &slsa_policy,
-                &options,
                 Some("https://slsa.dev/provenance/v0.2"),
             )
             .await

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::{
-    same_builder, verify_artifact_provenance_digests, FileDigests, LogAccess, ProvenanceOptions,
-    SlsaError,
+    same_builder, verify_artifact_provenance_with, ArtifactProvenanceRequest, FileDigest,
+    FileDigests, LogAccess, ProvenanceOptions, SlsaError,
 };
 use verify_core::tlog_lookup::{LookupError, TransparencyLogLookup};
 use verify_core::Limits;
@@ -70,9 +70,12 @@ pub async fn run(args: &ArtifactArgs) -> ExitCode {
                 )
             }
         };
-        match verify_artifact_provenance_digests(&verifier, &provenance, &digests, &options, log)
-            .await
-        {
+        let request = ArtifactProvenanceRequest {
+            provenance: &provenance,
+            artifact: FileDigest::Both(&digests),
+            options: &options,
+        };
+        match verify_artifact_provenance_with(&verifier, &request, log).await {
             Ok(v) => {
                 output::slsa_artifact_passed(format, path, &v);
                 results.push(v);

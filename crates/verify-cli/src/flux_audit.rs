@@ -241,14 +241,13 @@ mod images {
         };
         let mut first_error = None;
         for policy in order {
-            let result = cosign::verify_image_signatures(
-                source.as_ref(),
-                &digest,
-                &c.verifier,
+            let check = cosign::Check {
+                verifier: &c.verifier,
+                source: source.as_ref(),
                 policy,
-                &options,
-            )
-            .await;
+                options: &options,
+            };
+            let result = cosign::verify_image_signatures(&check, &digest).await;
             match result {
                 Ok(sigs) => {
                     let who = sigs

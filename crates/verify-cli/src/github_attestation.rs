@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::github_attestation::verify_github_attestation;
-use verify_core::slsa::{FileDigests, ProvenanceOptions, SlsaError};
+use verify_core::slsa::{
+    ArtifactProvenanceRequest, FileDigest, FileDigests, ProvenanceOptions, SlsaError,
+};
 use verify_core::Limits;
 
 use crate::cli::OutputFormat;
@@ -75,7 +77,12 @@ pub fn run(args: &GithubAttestationArgs) -> ExitCode {
         builder_id: Some(args.builder_id.clone()),
         ..ProvenanceOptions::default()
     };
-    match verify_github_attestation(&verifier, &attestation, &digests, &options) {
+    let request = ArtifactProvenanceRequest {
+        provenance: &attestation,
+        artifact: FileDigest::Both(&digests),
+        options: &options,
+    };
+    match verify_github_attestation(&verifier, &request) {
         Ok(v) => {
             output::slsa_artifact_passed(format, &args.artifact, &v);
             output::slsa_success(

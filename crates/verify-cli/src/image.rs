@@ -122,9 +122,13 @@ async fn run(
                 platform: platform.clone(),
                 require_platform_signature: check.require_platform_signature,
             };
-            let verdict =
-                cosign::verify_image(source.as_ref(), &request, &verifier, &policy, &options)
-                    .await?;
+            let check = cosign::Check {
+                verifier: &verifier,
+                source: source.as_ref(),
+                policy: &policy,
+                options: &options,
+            };
+            let verdict = cosign::verify_image(&check, &request).await?;
             Ok::<_, Failure>(report(verdict))
         }
         .await;

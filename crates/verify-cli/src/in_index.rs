@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 use verify_core::buildkit::{
-    verify_in_index_statement, BuildkitError, InIndexStatement, PATH, SLSA_PROVENANCE_V02,
-    SPDX_DOCUMENT,
+    verify_in_index_statement, BuildkitError, InIndexRequest, InIndexStatement, PATH,
+    SLSA_PROVENANCE_V02, SPDX_DOCUMENT,
 };
-use verify_core::cosign::{CheckOptions, ImageError};
+use verify_core::cosign::{Check, CheckOptions, ImageError};
 use verify_core::oci::{OciLimits, Platform};
 use verify_core::sbom::{read_seekable, SbomLimits};
 use verify_core::Limits;
@@ -64,17 +64,20 @@ async fn verify(
         .await
         .map_err(|e| Fail::Buildkit(BuildkitError::IndexNotSigned(ImageError::Source(e))))?
         .digest;
-    verify_in_index_statement(
-        source.as_ref(),
-        &index,
-        &platform,
+    let check = Check {
+        verifier: &verifier,
+        source: source.as_ref(),
+        policy: &policy,
+        options: &options,
+    };
+    let request = InIndexRequest {
+        index: &index,
+        platform: &platform,
         predicate_type,
-        &verifier,
-        &policy,
-        &options,
-    )
-    .await
-    .map_err(Fail::Buildkit)
+    };
+    verify_in_index_statement(&check, &request)
+        .await
+        .map_err(Fail::Buildkit)
 }
 
 pub async fn run_provenance(args: &BuildkitProvenanceArgs) -> ExitCode {

@@ -17,7 +17,9 @@ use clap::Args;
 use serde::Serialize;
 use verify_core::bundle::{read_bounded, ReadError};
 use verify_core::slsa::npm_keys::NpmRegistryKeys;
-use verify_core::slsa::npm_package::{verify_npm_package, NpmPackageOptions, VerifiedNpmPackage};
+use verify_core::slsa::npm_package::{
+    verify_npm_package, NpmPackageOptions, NpmPackageRequest, VerifiedNpmPackage,
+};
 use verify_core::slsa::{FileDigests, SlsaError};
 use verify_core::Limits;
 
@@ -166,7 +168,13 @@ pub fn run(args: &NpmPackageArgs) -> ExitCode {
         // Later keys overwrite earlier ones, as with slsa-verifier.
         workflow_inputs: args.build_workflow_input.iter().cloned().collect(),
     };
-    match verify_npm_package(&verifier, &attestations, &digests, &options, &keys) {
+    let request = NpmPackageRequest {
+        attestations: &attestations,
+        digests: &digests,
+        options: &options,
+        keys: &keys,
+    };
+    match verify_npm_package(&verifier, &request) {
         Ok(v) => {
             match format {
                 OutputFormat::Json => println!(
@@ -183,7 +191,7 @@ pub fn run(args: &NpmPackageArgs) -> ExitCode {
                 OutputFormat::Text => {
                     eprintln!(
                         "Verified build using builder {:?} at commit {}",
-                        v.builder_id, v.source_commit
+                        v.build.builder_id, v.build.source_commit
                     );
                     eprintln!("Verifying npm package {}: PASSED", args.tarball.display());
                     eprintln!("PASSED: SLSA verification passed");

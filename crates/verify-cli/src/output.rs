@@ -109,7 +109,7 @@ pub fn slsa_artifact_passed(
     if format == OutputFormat::Text {
         eprintln!(
             "Verified build using builder {:?} at commit {}",
-            verified.builder_id, verified.source_commit
+            verified.build.builder_id, verified.build.source_commit
         );
         eprintln!("Verifying artifact {}: PASSED", path.display());
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use verify_core::oci::OciLimits;
 use verify_core::slsa::image::{pinned_digest, ImageProvenanceError};
-use verify_core::slsa::{verify_image_provenance, VerifiedImageProvenance};
+use verify_core::slsa::{verify_image_provenance, ImageProvenanceRequest, VerifiedImageProvenance};
 use verify_core::Limits;
 
 use crate::artifact::provenance_options;
@@ -50,14 +50,14 @@ pub async fn run(args: &ProvenanceArgs) -> ExitCode {
     };
     let outcome = match pinned_digest(&reference, &source.name()) {
         Ok(digest) => {
-            verify_image_provenance(
-                source.as_ref(),
-                &digest,
-                &verifier,
-                &OciLimits::default(),
-                &provenance_options(&args.slsa),
-            )
-            .await
+            let options = provenance_options(&args.slsa);
+            let request = ImageProvenanceRequest {
+                source: source.as_ref(),
+                image: &digest,
+                limits: OciLimits::default(),
+                options: &options,
+            };
+            verify_image_provenance(&verifier, &request).await
         }
         Err(e) => Err(e),
     };
@@ -98,7 +98,7 @@ fn success(
             }
             eprintln!(
                 "Verified build using builder {:?} at commit {}",
-                provenance.builder_id, provenance.source_commit
+                provenance.build.builder_id, provenance.build.source_commit
             );
             eprintln!(
                 "Verified image {image} ({}) with the provenance in {}",

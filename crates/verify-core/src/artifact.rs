@@ -232,7 +232,7 @@ pub enum ArtifactError {
 /// Only SHA-256 is compared here; a bundle that binds the artifact by another
 /// algorithm only (e.g. a SHA-512 DSSE subject) is left to the full
 /// verification, which computes that digest itself.
-pub fn check_binding(bundle: &Bundle, digest: &ArtifactDigest) -> Result<(), ArtifactError> {
+pub(crate) fn check_binding(bundle: &Bundle, digest: &ArtifactDigest) -> Result<(), ArtifactError> {
     match &bundle.content {
         SignatureContent::MessageSignature(sig) => {
             if let Some(md) = &sig.message_digest {

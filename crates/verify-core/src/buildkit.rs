@@ -19,7 +19,7 @@
 //! 2. reads the index by that digest (its bytes are hashed again) and finds
 //!    the platform's image and the attestation manifest that references it;
 //! 3. reads the attestation manifest by its digest and the statement layer
-//!    by its digest ([`fetch_manifest`] and [`fetch_blob`] recompute both);
+//!    by its digest ([`fetch_manifest`] and `fetch_blob` recompute both);
 //! 4. checks the statement: an in-toto statement of the predicate type
 //!    asked for, whose subject names the platform image's digest (an
 //!    attestation moved to another platform's entry is refused).
@@ -32,13 +32,10 @@
 use serde::Deserialize;
 
 use crate::artifact::ArtifactDigest;
-use crate::cosign::{self, CheckOptions, ImageError, VerifiedSignature};
-use crate::identity::Policy;
+use crate::cosign::{self, Check, CheckOptions, ImageError, VerifiedSignature};
 use crate::oci::{
-    fetch_blob, fetch_manifest, Descriptor, ImageSource, Manifest, ManifestRef, Platform,
-    SourceError,
+    fetch_blob, fetch_manifest, Descriptor, Manifest, ManifestRef, Platform, SourceError,
 };
-use crate::verifier::Verifier;
 
 /// The name of this verification path, printed with every result.
 pub const PATH: &str = "buildkit-in-index";
@@ -56,7 +53,7 @@ pub use crate::intoto::SLSA_PROVENANCE_V02;
 pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
 
 /// The digests walked from the signed index to the statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HashChain {
     /// The signed image index.
     pub index: ArtifactDigest,
@@ -69,7 +66,9 @@ pub struct HashChain {
 }
 
 /// An in-toto statement read from the index, once the chain verified.
-#[derive(Debug, Clone)]
+/// Serialises to JSON like the other verdicts (the statement bytes are
+/// left out: front ends print them as they choose).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct InIndexStatement {
     /// The platform asked for.
     pub platform: Platform,
@@ -78,6 +77,7 @@ pub struct InIndexStatement {
     /// The statement's predicate type.
     pub predicate_type: String,
     /// The statement, as stored (JSON).
+    #[serde(skip)]
     pub statement: Vec<u8>,
     /// The index signatures that verified: who vouched for all of it.
     pub signatures: Vec<VerifiedSignature>,
@@ -202,30 +202,48 @@ impl BuildkitError {
     }
 }
 
-/// The in-toto statement of `predicate_type` that BuildKit attached to
-/// `platform`'s image in the index `index`, verified as the module
-/// documentation describes. `options` governs the index signature check;
-/// its claims check is always on here, whatever
+/// Which statement [`verify_in_index_statement`] looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct InIndexRequest<'a> {
+    /// The signed image index's digest.
+    pub index: &'a ArtifactDigest,
+    /// The platform whose image the statement must be about.
+    pub platform: &'a Platform,
+    /// The statement's predicate type (a URI, e.g. [`SLSA_PROVENANCE_V02`]).
+    pub predicate_type: &'a str,
+}
+
+/// The in-toto statement of `request.predicate_type` that BuildKit attached
+/// to `request.platform`'s image in the index `request.index`, verified as
+/// the module documentation describes. `check` governs the index signature
+/// check; its claims check is always on here, whatever
 /// [`CheckOptions::insecure_skip_claims`] says: a signature of another image
 /// must never vouch for this index's statements.
 pub async fn verify_in_index_statement(
-    source: &dyn ImageSource,
-    index: &ArtifactDigest,
-    platform: &Platform,
-    predicate_type: &str,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
+    check: &Check<'_>,
+    request: &InIndexRequest<'_>,
 ) -> Result<InIndexStatement, BuildkitError> {
-    let limits = &options.limits;
+    let &InIndexRequest {
+        index,
+        platform,
+        predicate_type,
+    } = request;
+    let source = check.source;
+    let limits = &check.options.limits;
     let options = CheckOptions {
         insecure_skip_claims: false,
-        ..options.clone()
+        ..check.options.clone()
     };
     // 1. Who vouches for the index.
-    let signatures = cosign::verify_image_signatures(source, index, verifier, policy, &options)
-        .await
-        .map_err(BuildkitError::IndexNotSigned)?;
+    let signatures = cosign::verify_image_signatures(
+        &Check {
+            options: &options,
+            ..*check
+        },
+        index,
+    )
+    .await
+    .map_err(BuildkitError::IndexNotSigned)?;
 
     // 2. The index, by the digest that was signed.
     let name = format!("{}@{index}", source.name());

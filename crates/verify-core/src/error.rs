@@ -351,7 +351,7 @@ impl From<sigstore_verify::Error> for VerifyError {
 impl CertificateError {
     /// Check that `time` is inside a certificate's validity window
     /// `[not_before, not_after]` (RFC 5280 §4.1.2.5: both bounds inclusive).
-    pub fn check_validity(
+    pub(crate) fn check_validity(
         time: jiff::Timestamp,
         not_before: jiff::Timestamp,
         not_after: jiff::Timestamp,

@@ -6,7 +6,7 @@
 //! module runs approved and non-approved algorithms alike: it only reports,
 //! through its service indicator, whether a call was approved. So the FIPS
 //! build refuses, in our code and before any signature is checked, every key
-//! that the module's approved mode does not cover ([`check_key`]), with
+//! that the module's approved mode does not cover (`check_key`), with
 //! [`NotApproved`] naming the algorithm (reason code
 //! `algorithm-not-fips-approved`).
 //!

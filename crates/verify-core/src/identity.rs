@@ -151,7 +151,7 @@ impl IdentityPolicy {
 
     /// Check the certificate's claims against this policy, with `identity`
     /// as its identity (see [`certificate_identity`]).
-    pub fn check_identity(
+    pub(crate) fn check_identity(
         &self,
         identity: Option<&str>,
         cert: &CertificateInfo,

@@ -11,6 +11,26 @@
 //! `sigstore-crypto` provider that consults the running verifier's memo),
 //! and call [`Verifier::verify_bundle`] for each bundle.
 //!
+//! The calls, each taking the shared [`Verifier`] and one request:
+//!
+//! | evidence | call | request | result (all `Serialize`) |
+//! |---|---|---|---|
+//! | a Sigstore bundle for a blob | [`Verifier::verify_bundle`] | bytes, [`Artifact`], [`Policy`] | [`Verified`] |
+//! | an image reference (tag or digest, `--platform`) | [`cosign::verify_image`] | [`cosign::Check`], [`cosign::ImageRequest`] | [`cosign::ImageVerdict`] |
+//! | an image digest's signatures | [`cosign::verify_image_signatures`] | [`cosign::Check`], digest | [`cosign::VerifiedSignature`]s |
+//! | an image digest's attestations | [`cosign::verify_image_attestations`] | [`cosign::Check`], digest, predicate type | [`cosign::VerifiedAttestation`]s |
+//! | BuildKit's in-index statements | [`buildkit::verify_in_index_statement`] | [`cosign::Check`], [`buildkit::InIndexRequest`] | [`buildkit::InIndexStatement`] |
+//! | a file's SLSA provenance | [`slsa::verify_artifact_provenance`] (offline), [`slsa::verify_artifact_provenance_with`] (log lookups) | [`slsa::ArtifactProvenanceRequest`] | [`slsa::VerifiedProvenance`] |
+//! | an image's SLSA provenance | [`slsa::verify_image_provenance`] | [`slsa::ImageProvenanceRequest`] | [`slsa::VerifiedImageProvenance`] |
+//! | SLSA rules on already-verified facts | [`slsa::verify_provenance`] | [`slsa::ProvenanceCheck`] | [`slsa::VerifiedProvenance`] |
+//! | a GitHub artifact attestation | [`slsa::github_attestation::verify_github_attestation`] | [`slsa::ArtifactProvenanceRequest`] | [`slsa::VerifiedProvenance`] |
+//! | an npm package | [`slsa::npm_package::verify_npm_package`] | [`slsa::npm_package::NpmPackageRequest`] | [`slsa::npm_package::VerifiedNpmPackage`] |
+//! | a VSA | [`slsa::vsa::verify_vsa`] | envelope, key, options | [`slsa::vsa::VerifiedVsa`] |
+//! | an SPDX SBOM | [`sbom::read`] then [`sbom::Sbom::validate`] | reader, [`sbom::SbomLimits`] | [`sbom::SbomReport`] |
+//!
+//! Provenance results share [`slsa::VerifiedBuild`] (builder, delegation,
+//! source, commit, predicate and build type), flattened into their JSON.
+//!
 //! Where each check lives:
 //!
 //! | check | module |
@@ -39,7 +59,7 @@
 //! what was found; [`VerifyError::code`] is a stable machine-readable reason.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod artifact;
 pub mod buildkit;

@@ -9,7 +9,7 @@
 //! with its own cache) can supply their own.
 //!
 //! Nothing read through an [`ImageSource`] is trusted because of where it came
-//! from: [`fetch_manifest`] and [`fetch_blob`] recompute every digest, and
+//! from: [`fetch_manifest`] and `fetch_blob` recompute every digest, and
 //! everything a signature manifest says is believed only once the signature in
 //! it has been verified (see [`crate::cosign`]).
 
@@ -105,7 +105,7 @@ pub struct RawManifest {
 ///
 /// Implementations must bound what they read (`max_bytes`) and time out
 /// rather than hang; they need not check digests, which
-/// [`fetch_manifest`] and [`fetch_blob`] recompute anyway.
+/// [`fetch_manifest`] and `fetch_blob` recompute anyway.
 ///
 /// The methods are `async` (through `async_trait`, so that the trait stays
 /// object-safe and its futures `Send`): the core starts no runtime and
@@ -549,7 +549,7 @@ pub async fn fetch_manifest(
 
 /// Read a blob described by `descriptor`, bounded by `max_bytes` and by the
 /// descriptor's size, and check that it hashes to the descriptor's digest.
-pub async fn fetch_blob(
+pub(crate) async fn fetch_blob(
     source: &dyn ImageSource,
     descriptor: &Descriptor,
     max_bytes: usize,
@@ -588,17 +588,17 @@ pub async fn fetch_blob(
 }
 
 /// cosign's tag for the signatures of `digest`: `sha256-<hex>.sig`.
-pub fn signature_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn signature_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}.sig", hex::encode(digest.0))
 }
 
 /// cosign's tag for the attestations of `digest`: `sha256-<hex>.att`.
-pub fn attestation_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn attestation_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}.att", hex::encode(digest.0))
 }
 
 /// The OCI referrers tag schema's tag for `digest`: `sha256-<hex>`.
-pub fn referrers_tag(digest: &ArtifactDigest) -> String {
+pub(crate) fn referrers_tag(digest: &ArtifactDigest) -> String {
     format!("sha256-{}", hex::encode(digest.0))
 }
 

@@ -84,7 +84,7 @@ impl CertificateClaims {
     /// Read the claims of a certificate (`der`, parsed as `info`), its
     /// username `otherName` included (see
     /// [`crate::identity::certificate_identity`]).
-    pub fn from_certificate(der: &[u8], info: &sigstore_crypto::CertificateInfo) -> Self {
+    pub(crate) fn from_certificate(der: &[u8], info: &sigstore_crypto::CertificateInfo) -> Self {
         Self {
             subject: crate::identity::certificate_identity(der, info),
             ..Self::from_info(info)
@@ -92,7 +92,7 @@ impl CertificateClaims {
     }
 
     /// Read the claims of a parsed certificate (email and URI SANs only).
-    pub fn from_info(info: &sigstore_crypto::CertificateInfo) -> Self {
+    pub(crate) fn from_info(info: &sigstore_crypto::CertificateInfo) -> Self {
         let c = &info.ci_claims;
         let g = &c.deprecated_github;
         Self {

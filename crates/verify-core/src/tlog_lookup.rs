@@ -5,7 +5,7 @@
 //! log is then asked: [`TransparencyLogLookup`] finds the entries indexed
 //! under the signed payload's SHA-256 (`POST /api/v1/index/retrieve`) and
 //! fetches each (`GET /api/v1/log/entries/{uuid}`) with its inclusion proof,
-//! signed checkpoint and SET. [`find_entries`] turns the answers into bundle
+//! signed checkpoint and SET. `find_entries` turns the answers into bundle
 //! log entries after checking that each one is what was asked for (its UUID
 //! is the leaf hash of its body); the entries are then verified like any
 //! bundle's: inclusion proof against the signed checkpoint, SET, and the
@@ -125,7 +125,7 @@ pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 /// [`LookupError::NotFound`]). The verification's deadline or byte budget
 /// running out ([`LookupError::Budget`]) ends the fetching: the entries
 /// fetched so far are returned, or, if none was, that error.
-pub async fn find_entries(
+pub(crate) async fn find_entries(
     lookup: &dyn TransparencyLogLookup,
     sha256: &[u8; 32],
 ) -> Result<Vec<TransparencyLogEntry>, LookupError> {

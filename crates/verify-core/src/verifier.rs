@@ -7,7 +7,7 @@
 //! 3. for keyless bundles, the identity policy on the certificate's claims
 //!    ([`crate::identity`]): cheap, so a wrong signer fails before any
 //!    cryptography;
-//! 4. the artifact binding ([`crate::artifact::check_binding`]);
+//! 4. the artifact binding (`crate::artifact::check_binding`);
 //! 5. the cryptographic verification, delegated to `sigstore-verify`: Fulcio
 //!    chain at the signing time, SCT, Rekor SET, inclusion proof and signed
 //!    checkpoint (Rekor v1 and v2), RFC 3161 timestamps, the certificate's
@@ -133,7 +133,7 @@ impl Verifier {
     }
 
     /// Verify an already parsed bundle (no cache).
-    pub fn verify_parsed(
+    pub(crate) fn verify_parsed(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,

@@ -141,14 +141,16 @@ async fn attestations_come_back_with_their_statement_and_certificate_claims() {
     // The caller authorizes the signer itself (as SLSA verification does).
     let policy = Policy::Identity(IdentityPolicy::any_identity());
     let attestations = cosign::verify_image_attestations(
-        &repo,
-        &digest,
-        &verifier(&sigstore),
-        &policy,
-        &CheckOptions {
-            offline: true,
-            ..CheckOptions::default()
+        &cosign::Check {
+            verifier: &verifier(&sigstore),
+            source: &repo,
+            policy: &policy,
+            options: &CheckOptions {
+                offline: true,
+                ..CheckOptions::default()
+            },
         },
+        &digest,
         Some("https://slsa.dev/provenance/v1"),
     )
     .await
@@ -182,9 +184,15 @@ fn verification_futures_are_send() {
     let verifier = verifier(&sigstore);
     let policy = Policy::Identity(IdentityPolicy::any_identity());
     let options = CheckOptions::default();
-    let f = cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options);
+    let check = cosign::Check {
+        verifier: &verifier,
+        source: &repo,
+        policy: &policy,
+        options: &options,
+    };
+    let f = cosign::verify_image_signatures(&check, &digest);
     assert_send(&f);
-    let g = cosign::verify_image_attestations(&repo, &digest, &verifier, &policy, &options, None);
+    let g = cosign::verify_image_attestations(&check, &digest, None);
     assert_send(&g);
     let request = cosign::ImageRequest {
         reference: ManifestRef::Tag("v1".into()),
@@ -192,7 +200,7 @@ fn verification_futures_are_send() {
         platform: None,
         require_platform_signature: false,
     };
-    let h = cosign::verify_image(&repo, &request, &verifier, &policy, &options);
+    let h = cosign::verify_image(&check, &request);
     assert_send(&h);
 }
 
@@ -210,14 +218,32 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     ));
     let verifier = verifier(&sigstore);
     let options = CheckOptions::default();
-    let ok = cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options)
-        .await
-        .unwrap();
+    let ok = cosign::verify_image_signatures(
+        &cosign::Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &options,
+        },
+        &digest,
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.len(), 1);
 
     // The same payload digest, other bytes.
     *repo.lie.lock().unwrap() = Some((ArtifactDigest::of(&payload).to_string(), b"{}".to_vec()));
-    match cosign::verify_image_signatures(&repo, &digest, &verifier, &policy, &options).await {
+    match cosign::verify_image_signatures(
+        &cosign::Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &options,
+        },
+        &digest,
+    )
+    .await
+    {
         Err(ImageError::NoneVerified { failures, .. }) => {
             assert_eq!(failures.len(), 1);
             assert_eq!(failures[0].error.code(), "registry-digest-mismatch");
@@ -228,7 +254,16 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     // No signatures at all is a different error.
     let (bare, bare_digest, _) = image();
     assert!(matches!(
-        cosign::verify_image_signatures(&bare, &bare_digest, &verifier, &policy, &options).await,
+        cosign::verify_image_signatures(
+            &cosign::Check {
+                verifier: &verifier,
+                source: &bare,
+                policy: &policy,
+                options: &options
+            },
+            &bare_digest
+        )
+        .await,
         Err(ImageError::NotFound { .. })
     ));
 }
@@ -251,10 +286,17 @@ async fn signatures_logged_as_rekord_v001_verify_through_the_tag_scheme() {
         StringMatcher::exact(verify_testkit::GITHUB_ACTIONS_ISSUER),
     ));
     let options = CheckOptions::default();
-    let verified =
-        cosign::verify_image_signatures(&repo, &digest, &verifier(&sigstore), &policy, &options)
-            .await
-            .unwrap();
+    let verified = cosign::verify_image_signatures(
+        &cosign::Check {
+            verifier: &verifier(&sigstore),
+            source: &repo,
+            policy: &policy,
+            options: &options,
+        },
+        &digest,
+    )
+    .await
+    .unwrap();
     assert_eq!(verified.len(), 1);
     assert_eq!(
         verified[0].verified.bundle_media_type,

@@ -13,7 +13,9 @@ use verify_core::slsa::builder::{
 use verify_core::slsa::provenance::{
     BYOB_BUILD_TYPE, CONTAINER_BASED_BUILD_TYPE, GENERIC_BUILD_TYPE, SLSA_V02, SLSA_V1,
 };
-use verify_core::slsa::{verify_artifact_provenance, ProvenanceOptions, SlsaError};
+use verify_core::slsa::{
+    verify_artifact_provenance, ArtifactProvenanceRequest, FileDigest, ProvenanceOptions, SlsaError,
+};
 use verify_core::{ArtifactDigest, Limits, TrustRoot, Verifier, VerifyError};
 use verify_testkit::{Content, GithubWorkflowClaims, SanIdentity, SignOptions, TestSigstore};
 
@@ -192,11 +194,13 @@ fn opts() -> ProvenanceOptions {
 fn check(bundle: &str, options: &ProvenanceOptions) -> Result<String, SlsaError> {
     verify_artifact_provenance(
         &verifier(),
-        bundle.as_bytes(),
-        &ArtifactDigest::of(ARTIFACT),
-        options,
+        &ArtifactProvenanceRequest {
+            provenance: bundle.as_bytes(),
+            artifact: FileDigest::Sha256(&ArtifactDigest::of(ARTIFACT)),
+            options,
+        },
     )
-    .map(|v| v.builder_id)
+    .map(|v| v.build.builder_id)
 }
 
 #[test]
@@ -205,21 +209,23 @@ fn v02_generic_tag_push_verifies_with_every_flag() {
     let b = bundle(&build.generic());
     let verified = verify_artifact_provenance(
         &verifier(),
-        b.as_bytes(),
-        &ArtifactDigest::of(ARTIFACT),
-        &ProvenanceOptions {
-            source_tag: Some("v1.2.3".into()),
-            source_branch: Some("main".into()),
-            builder_id: Some(format!("{GENERIC_GENERATOR}@v2.1.0")),
-            ..opts()
+        &ArtifactProvenanceRequest {
+            provenance: b.as_bytes(),
+            artifact: FileDigest::Sha256(&ArtifactDigest::of(ARTIFACT)),
+            options: &ProvenanceOptions {
+                source_tag: Some("v1.2.3".into()),
+                source_branch: Some("main".into()),
+                builder_id: Some(format!("{GENERIC_GENERATOR}@v2.1.0")),
+                ..opts()
+            },
         },
     )
     .expect("verifies");
-    assert_eq!(verified.builder_id, build.builder_id());
-    assert_eq!(verified.source_repository, REPO);
-    assert_eq!(verified.source_commit, SHA);
-    assert_eq!(verified.predicate_type, SLSA_V02);
-    assert!(!verified.delegated);
+    assert_eq!(verified.build.builder_id, build.builder_id());
+    assert_eq!(verified.build.source_repository, REPO);
+    assert_eq!(verified.build.source_commit, SHA);
+    assert_eq!(verified.build.predicate_type, SLSA_V02);
+    assert!(!verified.build.delegated);
     let statement: Value = serde_json::from_slice(&verified.statement).unwrap();
     assert_eq!(statement["predicateType"], SLSA_V02);
 
@@ -359,17 +365,19 @@ fn v1_container_based_verifies() {
     let b = bundle(&options);
     let verified = verify_artifact_provenance(
         &verifier(),
-        b.as_bytes(),
-        &ArtifactDigest::of(ARTIFACT),
-        &ProvenanceOptions {
-            source_tag: Some("v3.0.0".into()),
-            source_branch: Some("main".into()),
-            ..opts()
+        &ArtifactProvenanceRequest {
+            provenance: b.as_bytes(),
+            artifact: FileDigest::Sha256(&ArtifactDigest::of(ARTIFACT)),
+            options: &ProvenanceOptions {
+                source_tag: Some("v3.0.0".into()),
+                source_branch: Some("main".into()),
+                ..opts()
+            },
         },
     )
     .expect("verifies");
-    assert_eq!(verified.predicate_type, SLSA_V1);
-    assert_eq!(verified.builder_id, build.builder_id());
+    assert_eq!(verified.build.predicate_type, SLSA_V1);
+    assert_eq!(verified.build.builder_id, build.builder_id());
     assert!(matches!(
         check(
             &b,

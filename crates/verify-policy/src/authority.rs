@@ -10,10 +10,10 @@
 
 use std::path::Path;
 
-use verify_core::buildkit::{BuildkitError, SLSA_PROVENANCE_V02, SPDX_DOCUMENT};
-use verify_core::cosign::{CheckOptions, ImageError, VerifiedAttestation};
+use verify_core::buildkit::{BuildkitError, InIndexRequest, SLSA_PROVENANCE_V02, SPDX_DOCUMENT};
+use verify_core::cosign::{Check as ImageCheck, CheckOptions, ImageError, VerifiedAttestation};
 use verify_core::oci::OciLimits;
-use verify_core::slsa::{verify_provenance, SlsaError, TrustedBuilders};
+use verify_core::slsa::{verify_provenance, ProvenanceCheck, SlsaError, TrustedBuilders};
 use verify_core::{IdentityPolicy, KeyPolicy, Policy as CorePolicy, Verified, Verifier};
 
 use crate::model::{
@@ -299,16 +299,15 @@ async fn check_signatures(
     ctx: &EvalContext<'_>,
     plan: &Plan<'_>,
 ) -> Result<Vec<String>, Failure> {
-    let sigs = verify_call::signatures(
-        ctx.source,
-        &image.digest,
-        plan.verifier,
-        &plan.policy,
-        &plan.options,
-        signed.format,
-    )
-    .await
-    .map_err(|e| image_failure(&e))?;
+    let check = ImageCheck {
+        verifier: plan.verifier,
+        source: ctx.source,
+        policy: &plan.policy,
+        options: &plan.options,
+    };
+    let sigs = verify_call::signatures(&check, &image.digest, signed.format)
+        .await
+        .map_err(|e| image_failure(&e))?;
     let ids: Vec<String> = sigs.iter().filter_map(|s| who(plan, &s.verified)).collect();
     if ids.is_empty() {
         return Err(identity_mismatch(
@@ -331,16 +330,15 @@ async fn check_attestations(
     if slsa_only {
         options.insecure_skip_claims = true;
     }
-    let verified = verify_call::attestations(
-        ctx.source,
-        &image.digest,
-        plan.verifier,
-        &plan.policy,
-        &options,
-        signed.format,
-    )
-    .await
-    .map_err(|e| image_failure(&e))?;
+    let check = ImageCheck {
+        verifier: plan.verifier,
+        source: ctx.source,
+        policy: &plan.policy,
+        options: &options,
+    };
+    let verified = verify_call::attestations(&check, &image.digest, signed.format)
+        .await
+        .map_err(|e| image_failure(&e))?;
     let mut identities = Vec::new();
     for wanted in &signed.attestations {
         identities.extend(satisfy(wanted, &verified, image, plan)?);
@@ -420,15 +418,15 @@ fn slsa_rules(
                 found: "a key-signed attestation".into(),
             })?;
     // The exact payload bytes whose signature verified.
-    let verified = verify_provenance(
+    let verified = verify_provenance(&ProvenanceCheck {
         claims,
-        &attestation.payload_type,
-        &attestation.payload,
-        expected_hex,
+        payload_type: &attestation.payload_type,
+        payload: &attestation.payload,
+        expected_digests: &[expected_hex.to_string()],
         options,
-        &TrustedBuilders::IMAGE,
-    )?;
-    Ok(verified.builder_id)
+        trusted: &TrustedBuilders::IMAGE,
+    })?;
+    Ok(verified.build.builder_id)
 }
 
 async fn check_buildkit(
@@ -461,22 +459,24 @@ async fn check_buildkit(
     let mut identities = Vec::new();
     for platform in &platforms {
         for predicate_type in &wanted {
-            let found = verify_call::in_index(
-                ctx.source,
-                &image.digest,
+            let check = ImageCheck {
+                verifier: plan.verifier,
+                source: ctx.source,
+                policy: &plan.policy,
+                options: &plan.options,
+            };
+            let request = InIndexRequest {
+                index: &image.digest,
                 platform,
                 predicate_type,
-                plan.verifier,
-                &plan.policy,
-                &plan.options,
-                signed.format,
-            )
-            .await
-            .map_err(|e| {
-                let mut f = bk(e);
-                f.message = format!("platform {platform}: {}", f.message);
-                f
-            })?;
+            };
+            let found = verify_call::in_index(&check, &request, signed.format)
+                .await
+                .map_err(|e| {
+                    let mut f = bk(e);
+                    f.message = format!("platform {platform}: {}", f.message);
+                    f
+                })?;
             let ids: Vec<String> = found
                 .signatures
                 .iter()

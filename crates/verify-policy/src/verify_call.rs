@@ -10,47 +10,51 @@
 //! referrer and one with `bundle` never accepts cosign's tag scheme
 //! (policy-controller reads only the format asked for).
 
-use verify_core::buildkit::{verify_in_index_statement, BuildkitError, InIndexStatement};
-use verify_core::cosign::{self, CheckOptions, ImageError, VerifiedAttestation, VerifiedSignature};
+use verify_core::buildkit::{
+    verify_in_index_statement, BuildkitError, InIndexRequest, InIndexStatement,
+};
+use verify_core::cosign::{self, Check, ImageError, VerifiedAttestation, VerifiedSignature};
 use verify_core::oci::{
     fetch_manifest, ImageSource, Manifest, ManifestRef, OciLimits, Platform, RawManifest,
     SourceError,
 };
-use verify_core::{ArtifactDigest, Policy, Verifier};
+use verify_core::ArtifactDigest;
 
 use crate::model::SignatureFormat;
 
 /// Verified signatures of `image` in the format asked for.
 pub(crate) async fn signatures(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     image: &ArtifactDigest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
     format: SignatureFormat,
 ) -> Result<Vec<VerifiedSignature>, ImageError> {
     let source = FormatFilter {
-        inner: source,
+        inner: check.source,
         format,
     };
-    cosign::verify_image_signatures(&source, image, verifier, policy, options).await
+    let check = Check {
+        source: &source,
+        ..*check
+    };
+    cosign::verify_image_signatures(&check, image).await
 }
 
 /// Verified attestations of `image` (every predicate type) in the format
 /// asked for.
 pub(crate) async fn attestations(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     image: &ArtifactDigest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
     format: SignatureFormat,
 ) -> Result<Vec<VerifiedAttestation>, ImageError> {
     let source = FormatFilter {
-        inner: source,
+        inner: check.source,
         format,
     };
-    cosign::verify_image_attestations(&source, image, verifier, policy, options, None).await
+    let check = Check {
+        source: &source,
+        ..*check
+    };
+    cosign::verify_image_attestations(&check, image, None).await
 }
 
 /// The platforms of the image index `index` (attestation manifests
@@ -85,31 +89,20 @@ pub(crate) async fn index_platforms(
 
 /// BuildKit's statement of `predicate_type` for `platform`, vouched for by
 /// the index signature.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn in_index(
-    source: &dyn ImageSource,
-    index: &ArtifactDigest,
-    platform: &Platform,
-    predicate_type: &str,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
+    check: &Check<'_>,
+    request: &InIndexRequest<'_>,
     format: SignatureFormat,
 ) -> Result<InIndexStatement, BuildkitError> {
     let source = FormatFilter {
-        inner: source,
+        inner: check.source,
         format,
     };
-    verify_in_index_statement(
-        &source,
-        index,
-        platform,
-        predicate_type,
-        verifier,
-        policy,
-        options,
-    )
-    .await
+    let check = Check {
+        source: &source,
+        ..*check
+    };
+    verify_in_index_statement(&check, request).await
 }
 
 /// A source that hides the signature format not asked for.

@@ -123,7 +123,7 @@ impl SimpleSigning {
 }
 
 /// Check that `have` holds every `wanted` annotation as a string equal to it.
-pub fn check_annotations(
+pub(crate) fn check_annotations(
     have: Option<&serde_json::Map<String, serde_json::Value>>,
     wanted: &BTreeMap<String, String>,
 ) -> Result<(), ClaimError> {
@@ -145,7 +145,7 @@ pub fn check_annotations(
 
 /// Check that an in-toto statement (as JSON) names `image` among its
 /// subjects, and that this subject carries `annotations`.
-pub fn check_statement(
+pub(crate) fn check_statement(
     statement: &serde_json::Value,
     image: &ArtifactDigest,
     annotations: &BTreeMap<String, String>,

@@ -1,13 +1,14 @@
 //! Container image signatures and attestations, as cosign makes them.
 //!
-//! [`verify_image_signatures`] and [`verify_image_attestations`] take an
-//! [`ImageSource`] (a registry repository, a local layout, or the caller's
-//! own), the image's manifest digest, a [`Verifier`] and a [`Policy`], and
-//! return what verified. They look in every place cosign writes:
+//! [`verify_image_signatures`] and [`verify_image_attestations`] take a
+//! [`Check`] (an [`ImageSource`]: a registry repository, a local layout, or
+//! the caller's own; a [`Verifier`] built once and shared; a [`Policy`]; the
+//! [`CheckOptions`]) and the image's manifest digest, and return what
+//! verified. They look in every place cosign writes:
 //!
 //! 1. cosign's tag scheme: the manifest tagged `sha256-<hex>.sig` (or
 //!    `.att`), one signature per layer, its evidence in the layer's
-//!    annotations ([`legacy`]): assembled into a Sigstore bundle and verified
+//!    annotations (`legacy`): assembled into a Sigstore bundle and verified
 //!    by the [`Verifier`] (SET, certificate chain at the log's time, SCT,
 //!    signature, log-entry consistency). Attestations logged as Rekor
 //!    `intoto` v0.0.1, which bundles cannot carry, are verified with the same
@@ -99,8 +100,25 @@ pub struct CheckOptions<'a> {
     pub offline: bool,
     /// The transparency log to look evidence up in, for signatures that
     /// carry none. `None` (the default, the right one for servers): no
-    /// lookup, such signatures fail with [`LookupError::NoLog`].
+    /// lookup, such signatures fail with [`crate::tlog_lookup::LookupError::NoLog`].
     pub tlog: Option<&'a dyn TransparencyLogLookup>,
+}
+
+/// What every image call needs besides the image itself: where to read,
+/// which trust material verifies, which signers are accepted, and how.
+///
+/// Cheap to copy (four references); one per request, reused for each image
+/// or platform the request reaches.
+#[derive(Clone, Copy)]
+pub struct Check<'a> {
+    /// The verifier, built once from the trust root and shared.
+    pub verifier: &'a Verifier,
+    /// Where the image, its signatures and attestations are read.
+    pub source: &'a dyn ImageSource,
+    /// Which signers are accepted (identity or key).
+    pub policy: &'a Policy,
+    /// How signatures are looked for and what their claims must say.
+    pub options: &'a CheckOptions<'a>,
 }
 
 /// Where a signature or attestation was found.
@@ -212,18 +230,21 @@ pub async fn resolve(
         })
 }
 
-/// Verify the signatures of the image `image` found in `source`.
+/// Verify the signatures of the image `image` found in `check.source`.
 ///
-/// Every candidate is verified cryptographically and against `policy`
+/// Every candidate is verified cryptographically and against `check.policy`
 /// before its claims are read; the result lists those that verified and
 /// whose claims name `image` (unless `insecure_skip_claims`).
 pub async fn verify_image_signatures(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     image: &ArtifactDigest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
 ) -> Result<Vec<VerifiedSignature>, ImageError> {
+    let &Check {
+        verifier,
+        source,
+        policy,
+        options,
+    } = check;
     let name = format!("{}@{image}", source.name());
     let mut failures = Vec::new();
     let mut verified = Vec::new();
@@ -271,7 +292,7 @@ pub async fn verify_image_signatures(
     finish(verified, failures, Kind::Signature, name)
 }
 
-/// Verify the attestations of the image `image` found in `source`, and keep
+/// Verify the attestations of the image `image` found in `check.source`, and keep
 /// those whose predicate type is `predicate_type` (a URI; see
 /// [`predicate_type_uri`]), or all of them when it is `None`.
 ///
@@ -279,13 +300,16 @@ pub async fn verify_image_signatures(
 /// `Policy::Identity(IdentityPolicy::any_identity())` and judge
 /// [`Verified::certificate`] of each result.
 pub async fn verify_image_attestations(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     image: &ArtifactDigest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
     predicate_type: Option<&str>,
 ) -> Result<Vec<VerifiedAttestation>, ImageError> {
+    let &Check {
+        verifier,
+        source,
+        policy,
+        options,
+    } = check;
     let name = format!("{}@{image}", source.name());
     let mut failures = Vec::new();
     let mut verified = Vec::new();

@@ -11,12 +11,10 @@
 //! as.
 
 use crate::artifact::ArtifactDigest;
-use crate::identity::Policy;
-use crate::oci::{fetch_blob, ImageSource, Manifest, ManifestRef, Platform, SourceError};
-use crate::Verifier;
+use crate::oci::{fetch_blob, Manifest, ManifestRef, Platform, SourceError};
 
 use super::{
-    resolve, verify_image_attestations, verify_image_signatures, CheckOptions, ImageError,
+    resolve, verify_image_attestations, verify_image_signatures, Check, ImageError,
     VerifiedAttestation, VerifiedSignature,
 };
 
@@ -73,16 +71,14 @@ pub struct PlatformVerdict {
     pub verdict: Option<Box<ImageVerdict>>,
 }
 
-/// Verify `request` in `source`. A platform that the image does not have is
-/// [`SourceError::NotFound`].
+/// Verify `request` in `check.source`. A platform that the image does not
+/// have is [`SourceError::NotFound`].
 pub async fn verify_image(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     request: &ImageRequest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
 ) -> Result<ImageVerdict, ImageError> {
-    let limits = &options.limits;
+    let source = check.source;
+    let limits = &check.options.limits;
     let verdict = |digest: ArtifactDigest, (signatures, attestations)| ImageVerdict {
         name: source.name(),
         digest,
@@ -91,12 +87,12 @@ pub async fn verify_image(
         platform: None,
     };
     if let (ManifestRef::Digest(digest), None) = (&request.reference, &request.platform) {
-        let found = verify_digest(source, digest, verifier, policy, options, request).await?;
+        let found = verify_digest(check, digest, request).await?;
         return Ok(verdict(*digest, found));
     }
     let fetched = resolve(source, &request.reference, limits).await?;
     let digest = fetched.digest;
-    let found = verify_digest(source, &digest, verifier, policy, options, request).await?;
+    let found = verify_digest(check, &digest, request).await?;
     let mut report = verdict(digest, found);
     let Some(platform) = &request.platform else {
         return Ok(report);
@@ -136,7 +132,7 @@ pub async fn verify_image(
         }
     };
     let child_verdict = if request.require_platform_signature && child != digest {
-        let found = verify_digest(source, &child, verifier, policy, options, request).await?;
+        let found = verify_digest(check, &child, request).await?;
         Some(Box::new(verdict(child, found)))
     } else {
         None
@@ -150,29 +146,15 @@ pub async fn verify_image(
 }
 
 async fn verify_digest(
-    source: &dyn ImageSource,
+    check: &Check<'_>,
     digest: &ArtifactDigest,
-    verifier: &Verifier,
-    policy: &Policy,
-    options: &CheckOptions<'_>,
     request: &ImageRequest,
 ) -> Result<(Vec<VerifiedSignature>, Vec<VerifiedAttestation>), ImageError> {
     Ok(match &request.evidence {
-        Evidence::Signatures => (
-            verify_image_signatures(source, digest, verifier, policy, options).await?,
-            Vec::new(),
-        ),
+        Evidence::Signatures => (verify_image_signatures(check, digest).await?, Vec::new()),
         Evidence::Attestations { predicate_type } => (
             Vec::new(),
-            verify_image_attestations(
-                source,
-                digest,
-                verifier,
-                policy,
-                options,
-                predicate_type.as_deref(),
-            )
-            .await?,
+            verify_image_attestations(check, digest, predicate_type.as_deref()).await?,
         ),
     })
 }

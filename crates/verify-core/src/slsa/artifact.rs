@@ -35,7 +35,7 @@ use crate::tlog_lookup::TransparencyLogLookup;
 use super::builder::{check_builder_id_supported, TrustedBuilders, GITHUB_ACTIONS_ISSUER};
 use super::dsse_provenance::DsseProvenance;
 use super::error::SlsaError;
-use super::verify::{verify_provenance_digests, ProvenanceOptions, VerifiedProvenance};
+use super::verify::{verify_provenance, ProvenanceCheck, ProvenanceOptions, VerifiedProvenance};
 
 /// Top-level keys of a Sigstore bundle (protobuf JSON, both spellings).
 const BUNDLE_KEYS: &[&str] = &[
@@ -140,22 +140,6 @@ pub(super) fn signature_binding(
         .unwrap_or_else(|| TypedDigest::from(*artifact))
 }
 
-/// SHA-256 of everything `reader` yields, in constant memory: artifacts may
-/// be large, and only their digest is compared with the provenance.
-pub fn digest_reader(mut reader: impl std::io::Read) -> std::io::Result<ArtifactDigest> {
-    let mut hasher = crate::digest::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(ArtifactDigest(hasher.finish()))
-}
-
 /// A file's digests: SHA-256 (how Rekor indexes it and most provenance
 /// names it) and SHA-512 (how npm's provenance names packages).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,58 +194,91 @@ pub enum LogAccess<'a> {
     Online(&'a dyn TransparencyLogLookup),
 }
 
-/// Verify `provenance` for the file whose SHA-256 is `artifact`, offline:
-/// [`verify_artifact_provenance_with`] with [`LogAccess::Offline`].
+/// A file as the caller knows it: by its SHA-256, or by both digests.
+#[derive(Debug, Clone, Copy)]
+pub enum FileDigest<'a> {
+    /// Only its SHA-256: some subject must carry it.
+    Sha256(&'a ArtifactDigest),
+    /// Its SHA-256 and SHA-512 ([`FileDigests`]): some subject must carry
+    /// one of them.
+    Both(&'a FileDigests),
+}
+
+impl<'a> FileDigest<'a> {
+    /// The file's SHA-256 (how Rekor indexes it).
+    pub fn sha256(self) -> &'a ArtifactDigest {
+        match self {
+            Self::Sha256(d) => d,
+            Self::Both(d) => &d.sha256,
+        }
+    }
+
+    fn both(self) -> Option<&'a FileDigests> {
+        match self {
+            Self::Sha256(_) => None,
+            Self::Both(d) => Some(d),
+        }
+    }
+}
+
+impl<'a> From<&'a ArtifactDigest> for FileDigest<'a> {
+    fn from(d: &'a ArtifactDigest) -> Self {
+        Self::Sha256(d)
+    }
+}
+
+impl<'a> From<&'a FileDigests> for FileDigest<'a> {
+    fn from(d: &'a FileDigests) -> Self {
+        Self::Both(d)
+    }
+}
+
+/// One file's provenance to verify, and what it must say.
+#[derive(Debug, Clone, Copy)]
+pub struct ArtifactProvenanceRequest<'a> {
+    /// The provenance: a Sigstore bundle, or a DSSE envelope with its
+    /// certificate (see `super::dsse_provenance`).
+    pub provenance: &'a [u8],
+    /// The file it must name as a subject.
+    pub artifact: FileDigest<'a>,
+    /// What the provenance must say (slsa-verifier's flags).
+    pub options: &'a ProvenanceOptions,
+}
+
+/// Verify `request` offline: [`verify_artifact_provenance_with`] with
+/// [`LogAccess::Offline`], synchronously.
 pub fn verify_artifact_provenance(
     verifier: &Verifier,
-    provenance: &[u8],
-    artifact: &ArtifactDigest,
-    options: &ProvenanceOptions,
+    request: &ArtifactProvenanceRequest<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     verify_with_entries(
         verifier,
-        provenance,
-        artifact,
-        None,
-        options,
+        request.provenance,
+        request.artifact.sha256(),
+        request.artifact.both(),
+        request.options,
         None,
         &TrustedBuilders::ARTIFACT,
     )
 }
 
-/// Verify `provenance` (a Sigstore bundle, or a DSSE envelope with its
-/// certificate, see [`super::dsse_provenance`]) for the file whose SHA-256
-/// is `artifact`, with `verifier`'s trusted root, then apply the SLSA rules
-/// with the trusted builders for files. A bare envelope's entry is looked
-/// up through `log`.
+/// Verify `request.provenance` for the file `request.artifact`, with
+/// `verifier`'s trusted root, then apply the SLSA rules with the trusted
+/// builders for files. A bare envelope's entry is looked up through `log`.
 ///
 /// Async only for the lookup (on the caller's runtime); everything else is
 /// checked synchronously, as [`verify_artifact_provenance`] does.
 pub async fn verify_artifact_provenance_with(
     verifier: &Verifier,
-    provenance: &[u8],
-    artifact: &ArtifactDigest,
-    options: &ProvenanceOptions,
-    log: LogAccess<'_>,
-) -> Result<VerifiedProvenance, SlsaError> {
-    verify_file_provenance(verifier, provenance, artifact, None, options, log).await
-}
-
-/// [`verify_artifact_provenance_with`] for a file known by its SHA-256 and
-/// SHA-512 ([`FileDigests`]): some subject must carry one of them.
-pub async fn verify_artifact_provenance_digests(
-    verifier: &Verifier,
-    provenance: &[u8],
-    digests: &FileDigests,
-    options: &ProvenanceOptions,
+    request: &ArtifactProvenanceRequest<'_>,
     log: LogAccess<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     verify_file_provenance(
         verifier,
-        provenance,
-        &digests.sha256,
-        Some(digests),
-        options,
+        request.provenance,
+        request.artifact.sha256(),
+        request.artifact.both(),
+        request.options,
         log,
     )
     .await
@@ -360,7 +377,14 @@ pub(crate) fn verify_with_entries(
         }
     };
     let claims = verify_signature(verifier, &bundle, payload, artifact, digests)?;
-    verify_provenance_digests(&claims, &payload_type, payload, &expected, options, trusted)
+    verify_provenance(&ProvenanceCheck {
+        claims: &claims,
+        payload_type: &payload_type,
+        payload,
+        expected_digests: &expected,
+        options,
+        trusted,
+    })
 }
 
 /// A DSSE envelope with its certificate: each embedded (or, without one,
@@ -396,14 +420,14 @@ fn verify_dsse_provenance(
     for entry in entries {
         match verify_signature(verifier, &dsse.bundle(entry), payload, artifact, digests) {
             Ok(claims) => {
-                return verify_provenance_digests(
-                    &claims,
-                    &dsse.envelope.payload_type,
+                return verify_provenance(&ProvenanceCheck {
+                    claims: &claims,
+                    payload_type: &dsse.envelope.payload_type,
                     payload,
-                    &expected,
+                    expected_digests: &expected,
                     options,
-                    &TrustedBuilders::ARTIFACT,
-                )
+                    trusted: &TrustedBuilders::ARTIFACT,
+                })
             }
             Err(e) => last = Some(e),
         }

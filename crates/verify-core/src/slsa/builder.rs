@@ -12,12 +12,12 @@
 //!   [`TrustedBuilders::IMAGE`]);
 //! - with `--builder-id NAME[@VERSION]`: the workflow's name is `NAME` and,
 //!   when a version is given, its ref is `VERSION` or `refs/tags/VERSION`
-//!   ([`BuilderId::matches_loose`]). A trusted delegator is accepted either
+//!   (`BuilderId::matches_loose`). A trusted delegator is accepted either
 //!   way: its user-facing builder is named in the provenance and matched
-//!   there (see [`super::verify`]);
+//!   there (see `super::verify`);
 //!
 //! and in both cases the workflow must be pinned at a release tag
-//! `refs/tags/vX.Y.Z` ([`check_builder_ref`]): a branch or a moving tag
+//! `refs/tags/vX.Y.Z` (`check_builder_ref`): a branch or a moving tag
 //! could run any code.
 
 use super::error::SlsaError;
@@ -89,7 +89,7 @@ impl TrustedBuilders {
     };
     /// For npm packages (`verify npm-package`): the BYOB delegators only;
     /// the npm CLI's own provenance is judged by other rules (see
-    /// [`super::npm_builder`]).
+    /// `super::npm_builder`).
     pub const NPM: Self = Self {
         names: &[GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR],
     };
@@ -115,7 +115,7 @@ impl TrustedBuilders {
 
 /// A builder ID split into name and version (`name@version`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuilderId {
+pub(crate) struct BuilderId {
     /// The workflow URL.
     pub name: String,
     /// The ref or version after `@`; empty when absent.
@@ -195,7 +195,7 @@ impl std::fmt::Display for BuilderId {
 /// Which verifier `--builder-id` asks for. Only GitHub builders are
 /// supported; an ID elsewhere (e.g. Google Cloud Build's) is refused before
 /// anything is read.
-pub fn check_builder_id_supported(builder_id: Option<&str>) -> Result<(), SlsaError> {
+pub(crate) fn check_builder_id_supported(builder_id: Option<&str>) -> Result<(), SlsaError> {
     let Some(id) = builder_id.filter(|id| !id.is_empty()) else {
         return Ok(());
     };
@@ -210,7 +210,7 @@ pub fn check_builder_id_supported(builder_id: Option<&str>) -> Result<(), SlsaEr
 
 /// The builder the certificate proves signed, once accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedBuilder {
+pub(crate) struct TrustedBuilder {
     /// `name@ref` of the signing workflow.
     pub id: BuilderId,
     /// Whether it is a trusted BYOB delegator, whose real builder is named
@@ -221,7 +221,7 @@ pub struct TrustedBuilder {
 /// Accept or refuse the signing workflow (slsa-verifier's
 /// `VerifyBuilderIdentity`): the issuer, then the workflow against
 /// `--builder-id` or the trusted set, then its ref.
-pub fn verify_builder_identity(
+pub(crate) fn verify_builder_identity(
     identity: &WorkflowIdentity,
     expected_builder_id: Option<&str>,
     trusted: &TrustedBuilders,
@@ -276,7 +276,7 @@ pub fn verify_builder_identity(
 
 /// A builder must be pinned at a release: `refs/tags/vX.Y.Z`, with no
 /// prerelease and no build suffix.
-pub fn check_builder_ref(workflow_ref: &str, what: &'static str) -> Result<(), SlsaError> {
+pub(crate) fn check_builder_ref(workflow_ref: &str, what: &'static str) -> Result<(), SlsaError> {
     let pin = git_ref::tag_from_ref(workflow_ref, what)?;
     if !semver::is_valid(pin)
         || pin.split('.').count() != 3

@@ -4,7 +4,7 @@
 //! The attestation is a Sigstore bundle (a DSSE envelope is refused) with a
 //! SLSA v1 statement of build type
 //! `https://actions.github.io/buildtypes/workflow/v1`. The same rules as
-//! for files apply ([`super::verify`]), with three differences taken from
+//! for files apply (`super::verify`), with three differences taken from
 //! slsa-verifier:
 //!
 //! - no builder is trusted by default: `--builder-id` names the reusable
@@ -19,26 +19,26 @@
 //! The provenance's `runDetails.builder.id` must be the certificate's
 //! workflow with its ref, exactly.
 
-use super::artifact::{verify_with_entries, FileDigests};
+use super::artifact::{verify_with_entries, ArtifactProvenanceRequest};
 use super::builder::TrustedBuilders;
 use super::error::SlsaError;
-use super::verify::{ProvenanceOptions, VerifiedProvenance};
+use super::verify::VerifiedProvenance;
 use crate::Verifier;
 
-/// Verify a GitHub artifact attestation bundle for the file with `digests`.
+/// Verify a GitHub artifact attestation bundle (`request.provenance`) for
+/// the file `request.artifact`. GitHub's attestations name files by
+/// SHA-256, so only that digest is compared.
 pub fn verify_github_attestation(
     verifier: &Verifier,
-    attestation: &[u8],
-    digests: &FileDigests,
-    options: &ProvenanceOptions,
+    request: &ArtifactProvenanceRequest<'_>,
 ) -> Result<VerifiedProvenance, SlsaError> {
     // A bundle carries its own log entry: no lookup is made (`None`).
     verify_with_entries(
         verifier,
-        attestation,
-        &digests.sha256,
+        request.provenance,
+        request.artifact.sha256(),
         None,
-        options,
+        request.options,
         None,
         &TrustedBuilders::GITHUB_ATTESTATION,
     )

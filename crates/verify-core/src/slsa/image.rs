@@ -31,7 +31,21 @@ use crate::verifier::Verifier;
 
 use super::builder::{check_builder_id_supported, TrustedBuilders};
 use super::error::SlsaError;
-use super::verify::{verify_provenance, ProvenanceOptions, VerifiedProvenance};
+use super::verify::{verify_provenance, ProvenanceCheck, ProvenanceOptions, VerifiedProvenance};
+
+/// Which image's provenance [`verify_image_provenance`] verifies, and what
+/// it must say.
+#[derive(Clone, Copy)]
+pub struct ImageProvenanceRequest<'a> {
+    /// Where the image and its attestations are read.
+    pub source: &'a dyn ImageSource,
+    /// The image's manifest digest (the provenance subject).
+    pub image: &'a ArtifactDigest,
+    /// Size and count bounds for what is read.
+    pub limits: OciLimits,
+    /// What the provenance must say (slsa-verifier's flags).
+    pub options: &'a ProvenanceOptions,
+}
 
 /// Provenance that verified for an image, and where it was found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -123,18 +137,22 @@ pub fn pinned_digest(
     }
 }
 
-/// Verify the SLSA provenance attached to the image `image` in `source`.
+/// Verify the SLSA provenance attached to the image `request.image` in
+/// `request.source`, with `verifier`'s trust material.
 pub async fn verify_image_provenance(
-    source: &dyn ImageSource,
-    image: &ArtifactDigest,
     verifier: &Verifier,
-    limits: &OciLimits,
-    options: &ProvenanceOptions,
+    request: &ImageProvenanceRequest<'_>,
 ) -> Result<VerifiedImageProvenance, ImageProvenanceError> {
+    let &ImageProvenanceRequest {
+        source,
+        image,
+        limits,
+        options,
+    } = request;
     check_builder_id_supported(options.builder_id.as_deref())
         .map_err(ImageProvenanceError::Options)?;
     let check = CheckOptions {
-        limits: *limits,
+        limits,
         // The subject is a SLSA rule, checked below with slsa-verifier's
         // error; the cryptography is checked in full.
         insecure_skip_claims: true,
@@ -143,12 +161,17 @@ pub async fn verify_image_provenance(
         ..CheckOptions::default()
     };
     let policy = Policy::Identity(IdentityPolicy::any_identity());
-    let attestations =
-        cosign::verify_image_attestations(source, image, verifier, &policy, &check, None)
-            .await
-            .map_err(ImageProvenanceError::Attestations)?;
+    let check = cosign::Check {
+        verifier,
+        source,
+        policy: &policy,
+        options: &check,
+    };
+    let attestations = cosign::verify_image_attestations(&check, image, None)
+        .await
+        .map_err(ImageProvenanceError::Attestations)?;
     let count = attestations.len();
-    let expected_hex = hex::encode(image.0);
+    let expected_hex = [hex::encode(image.0)];
     let mut first_error: Option<(Origin, SlsaError)> = None;
     let mut others = 0;
     for attestation in attestations {
@@ -184,7 +207,7 @@ pub async fn verify_image_provenance(
 /// The SLSA rules on one cryptographically verified attestation.
 fn check_attestation(
     attestation: &VerifiedAttestation,
-    expected_hex: &str,
+    expected_hex: &[String],
     options: &ProvenanceOptions,
 ) -> Result<VerifiedProvenance, SlsaError> {
     let claims =
@@ -198,14 +221,14 @@ fn check_attestation(
             })?;
     // The bytes whose signature verified, not a re-decoding of the
     // envelope's JSON copy.
-    verify_provenance(
+    verify_provenance(&ProvenanceCheck {
         claims,
-        &attestation.payload_type,
-        &attestation.payload,
-        expected_hex,
+        payload_type: &attestation.payload_type,
+        payload: &attestation.payload,
+        expected_digests: expected_hex,
         options,
-        &TrustedBuilders::IMAGE,
-    )
+        trusted: &TrustedBuilders::IMAGE,
+    })
 }
 
 #[cfg(test)]

@@ -17,17 +17,17 @@
 //!
 //! | rule | module |
 //! |---|---|
-//! | provenance input (bundle vs bare DSSE), offline verification | [`artifact`] |
-//! | DSSE envelopes with a certificate: embedded or looked-up Rekor entry | [`dsse_provenance`] |
+//! | provenance input (bundle vs bare DSSE), offline verification | `artifact` |
+//! | DSSE envelopes with a certificate: embedded or looked-up Rekor entry | `dsse_provenance` |
 //! | container images: cosign attestations, first passing wins | [`image`] |
-//! | certificate claims → workflow identity | [`workflow`] |
+//! | certificate claims → workflow identity | `workflow` |
 //! | trusted builders, `--builder-id`, builder refs | [`builder`] |
 //! | SLSA v0.2 / v1.0 statements, build types | [`provenance`] |
-//! | `--source-uri` | [`source`] |
-//! | subject digest | [`subject`] |
-//! | `--source-branch`, `--source-tag`, `--source-versioned-tag` | [`git_ref`] (with [`semver`]) |
-//! | recorded GitHub context, `--build-workflow-input` | [`github_env`] |
-//! | order of the rules | [`verify`] |
+//! | `--source-uri` | `source` |
+//! | subject digest | `subject` |
+//! | `--source-branch`, `--source-tag`, `--source-versioned-tag` | `git_ref` (with `semver`) |
+//! | recorded GitHub context, `--build-workflow-input` | `github_env` |
+//! | order of the rules | `verify` |
 //!
 //! Every failure is a [`SlsaError`] named after slsa-verifier's error.
 //! Deliberately not supported: slsa-verifier's `SLSA_VERIFIER_TESTING`
@@ -58,13 +58,15 @@ pub mod vsa;
 pub(crate) mod workflow;
 
 pub use artifact::{
-    digest_reader, verify_artifact_provenance, verify_artifact_provenance_digests,
-    verify_artifact_provenance_with, FileDigests, LogAccess,
+    verify_artifact_provenance, verify_artifact_provenance_with, ArtifactProvenanceRequest,
+    FileDigest, FileDigests, LogAccess,
 };
 pub use builder::TrustedBuilders;
 pub use error::SlsaError;
-pub use image::{verify_image_provenance, ImageProvenanceError, VerifiedImageProvenance};
+pub use image::{
+    verify_image_provenance, ImageProvenanceError, ImageProvenanceRequest, VerifiedImageProvenance,
+};
 pub use verify::{
-    same_builder, verify_provenance, verify_provenance_digests, ProvenanceOptions,
+    same_builder, verify_provenance, ProvenanceCheck, ProvenanceOptions, VerifiedBuild,
     VerifiedProvenance,
 };

@@ -31,9 +31,10 @@ use super::error::SlsaError;
 use super::github_env::verify_workflow_inputs;
 use super::npm::NpmError;
 use super::npm_package::NpmPackageOptions;
-use super::provenance::{Provenance, SlsaVersion, SLSA_V02, SLSA_V1};
+use super::provenance::Provenance;
 use super::source::{verify_certificate_source, verify_source_uri};
 use super::subject::verify_any_digest;
+use super::verify::VerifiedBuild;
 use super::workflow::WorkflowIdentity;
 
 const GITHUB_HOSTED: &str = "github-hosted";
@@ -42,12 +43,7 @@ const SELF_HOSTED: &str = "self-hosted";
 /// The accepted builder and what the provenance says.
 #[derive(Debug)]
 pub(super) struct NpmBuilder {
-    pub id: String,
-    pub delegated: bool,
-    pub source_repository: String,
-    pub source_commit: String,
-    pub predicate_type: &'static str,
-    pub build_type: String,
+    pub build: VerifiedBuild,
     /// The provenance's subject names.
     pub subject_names: Vec<String>,
 }
@@ -142,20 +138,13 @@ pub(super) fn verify_npm_builder(
     if !delegated {
         super::npm_certificate::verify_matches_certificate(&provenance, claims, &identity)?;
     }
+    let builder_id = if delegated {
+        provenance.builder_id().to_string()
+    } else {
+        expected.to_string()
+    };
     Ok(NpmBuilder {
-        id: if delegated {
-            provenance.builder_id().to_string()
-        } else {
-            expected.to_string()
-        },
-        delegated,
-        source_repository: identity.source_repository,
-        source_commit: identity.source_sha1,
-        predicate_type: match provenance.version() {
-            SlsaVersion::V02 => SLSA_V02,
-            SlsaVersion::V1 => SLSA_V1,
-        },
-        build_type: provenance.build_type().to_string(),
+        build: VerifiedBuild::new(builder_id, delegated, identity, &provenance),
         subject_names: provenance.subjects.iter().map(|s| s.name.clone()).collect(),
     })
 }
@@ -178,6 +167,7 @@ fn verify_builder_loose(provenance: &Provenance, expected: &str) -> Result<(), S
 
 #[cfg(test)]
 mod tests {
+    use super::super::provenance::SLSA_V1;
     use super::*;
     use crate::intoto::IN_TOTO_PAYLOAD_TYPE;
 

@@ -5,7 +5,7 @@
 //! Sigstore bundles, both verified, in slsa-verifier's order:
 //!
 //! 1. the SLSA provenance: a keyless bundle (Fulcio chain, SCT, Rekor entry,
-//!    DSSE signature), then the builder rules of [`super::npm_builder`]
+//!    DSSE signature), then the builder rules of `super::npm_builder`
 //!    (the npm CLI on GitHub runners, or the BYOB delegators), the source
 //!    and the tarball's SHA-512 as a subject;
 //! 2. npm's publish attestation: a bundle signed by npm's registry key,
@@ -41,6 +41,7 @@ use super::npm::{
 use super::npm_builder::verify_npm_builder;
 use super::npm_keys::NpmRegistryKeys;
 use super::provenance::{IN_TOTO_PAYLOAD_TYPE, SLSA_V02, SLSA_V1};
+use super::verify::VerifiedBuild;
 
 /// in-toto statement types npm's attestations may use.
 const STATEMENT_TYPES: [&str; 2] = [
@@ -66,19 +67,10 @@ pub struct NpmPackageOptions {
 /// What verification established.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedNpmPackage {
-    /// The builder: `--builder-id` for the npm CLI, or the builder named in
-    /// the provenance for a BYOB delegator.
-    pub builder_id: String,
-    /// Whether the build was delegated (BYOB).
-    pub delegated: bool,
-    /// The source repository, `owner/name`.
-    pub source_repository: String,
-    /// The commit built.
-    pub source_commit: String,
-    /// The provenance's predicate type.
-    pub predicate_type: &'static str,
-    /// The provenance's build type.
-    pub build_type: String,
+    /// Who built it, from where (the builder is `--builder-id` for the npm
+    /// CLI, or the builder named in the provenance for a BYOB delegator).
+    #[serde(flatten)]
+    pub build: VerifiedBuild,
     /// The package name the provenance names.
     pub package_name: String,
     /// The package version the provenance names.
@@ -149,17 +141,33 @@ fn dsse_of(bundle: &sigstore_types::Bundle) -> Result<Signed, SlsaError> {
     }
 }
 
-/// Verify the tarball with `digests` against npm's attestation set
-/// `attestations`, with `verifier`'s trusted root for the provenance and
-/// `keys` for the publish attestation. Offline: both bundles carry their
-/// Rekor entries.
+/// One npm tarball to verify against its attestation set.
+#[derive(Debug, Clone, Copy)]
+pub struct NpmPackageRequest<'a> {
+    /// npm's attestation set (`GET /-/npm/v1/attestations/NAME@VERSION`).
+    pub attestations: &'a [u8],
+    /// The tarball's digests (npm names packages by SHA-512).
+    pub digests: &'a FileDigests,
+    /// What the package and its provenance must say.
+    pub options: &'a NpmPackageOptions,
+    /// npm's registry keys, for the publish attestation.
+    pub keys: &'a NpmRegistryKeys,
+}
+
+/// Verify the tarball `request.digests` against npm's attestation set
+/// `request.attestations`, with `verifier`'s trusted root for the
+/// provenance and `request.keys` for the publish attestation. Offline: both
+/// bundles carry their Rekor entries.
 pub fn verify_npm_package(
     verifier: &Verifier,
-    attestations: &[u8],
-    digests: &FileDigests,
-    options: &NpmPackageOptions,
-    keys: &NpmRegistryKeys,
+    request: &NpmPackageRequest<'_>,
 ) -> Result<VerifiedNpmPackage, SlsaError> {
+    let &NpmPackageRequest {
+        attestations,
+        digests,
+        options,
+        keys,
+    } = request;
     let limit = verifier.limits().max_bundle_bytes;
     if attestations.len() > limit.saturating_mul(2) {
         return Err(SlsaError::TooLarge {
@@ -257,12 +265,7 @@ pub fn verify_npm_package(
     let (package_name, package_version) = package.unwrap_or_default();
 
     Ok(VerifiedNpmPackage {
-        builder_id: builder.id,
-        delegated: builder.delegated,
-        source_repository: builder.source_repository,
-        source_commit: builder.source_commit,
-        predicate_type: builder.predicate_type,
-        build_type: builder.build_type,
+        build: builder.build,
         package_name,
         package_version,
         subject_digest: format!("sha512:{sha512_hex}"),

@@ -60,22 +60,57 @@ pub struct ProvenanceOptions {
     pub workflow_inputs: BTreeMap<String, String>,
 }
 
-/// What verified provenance established.
+/// Who built what, from where: the facts every verified SLSA provenance
+/// establishes (files, images, npm packages). Result types embed it with
+/// `#[serde(flatten)]`, so their JSON carries these six fields at the top.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerifiedProvenance {
+pub struct VerifiedBuild {
     /// The builder, `name@ref`: the signing workflow, or for a BYOB
-    /// delegator the builder named in the provenance.
+    /// delegator the builder named in the provenance (for the npm CLI,
+    /// `--builder-id`).
     pub builder_id: String,
     /// Whether the build was delegated (BYOB).
     pub delegated: bool,
-    /// The source repository, `owner/name`.
+    /// The source repository, `owner/name`, from the certificate.
     pub source_repository: String,
-    /// The commit built.
+    /// The commit built, from the certificate.
     pub source_commit: String,
-    /// The predicate type.
+    /// The provenance's predicate type.
     pub predicate_type: &'static str,
-    /// The build type.
+    /// The provenance's build type.
     pub build_type: String,
+}
+
+impl VerifiedBuild {
+    /// The facts of a build whose builder (`builder_id`) was accepted: the
+    /// source from the certificate's workflow identity, the types from the
+    /// provenance.
+    pub(crate) fn new(
+        builder_id: String,
+        delegated: bool,
+        identity: WorkflowIdentity,
+        provenance: &Provenance,
+    ) -> Self {
+        Self {
+            builder_id,
+            delegated,
+            source_repository: identity.source_repository,
+            source_commit: identity.source_sha1,
+            predicate_type: match provenance.version() {
+                SlsaVersion::V02 => SLSA_V02,
+                SlsaVersion::V1 => SLSA_V1,
+            },
+            build_type: provenance.build_type().to_string(),
+        }
+    }
+}
+
+/// What verified provenance established.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedProvenance {
+    /// Who built it, from where.
+    #[serde(flatten)]
+    pub build: VerifiedBuild,
     /// The subject digest matched, `alg:hex`.
     pub subject_digest: String,
     /// The verified in-toto statement (the DSSE payload).
@@ -83,38 +118,37 @@ pub struct VerifiedProvenance {
     pub statement: Vec<u8>,
 }
 
-/// Apply the SLSA rules to a verified signing certificate and the DSSE
-/// payload it signed; `expected_digest_hex` is the artifact's (or image's)
-/// digest and `trusted` the builders trusted by default for that kind.
-pub fn verify_provenance(
-    claims: &CertificateClaims,
-    payload_type: &str,
-    payload: &[u8],
-    expected_digest_hex: &str,
-    options: &ProvenanceOptions,
-    trusted: &TrustedBuilders,
-) -> Result<VerifiedProvenance, SlsaError> {
-    verify_provenance_digests(
+/// What [`verify_provenance`] judges: facts a cryptographic verification
+/// already proved, and what the user expects of them.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvenanceCheck<'a> {
+    /// The verified signing certificate's claims.
+    pub claims: &'a CertificateClaims,
+    /// The DSSE payload type the signature covers.
+    pub payload_type: &'a str,
+    /// The DSSE payload (the in-toto statement) the signature covers.
+    pub payload: &'a [u8],
+    /// The artifact's (or image's) digests, hex: some subject must carry
+    /// one of them (a file's SHA-256 and SHA-512: npm's provenance names
+    /// packages by SHA-512).
+    pub expected_digests: &'a [String],
+    /// What the user expects (slsa-verifier's flags).
+    pub options: &'a ProvenanceOptions,
+    /// The builders trusted by default for this kind of artifact.
+    pub trusted: &'a TrustedBuilders,
+}
+
+/// Apply the SLSA rules, in slsa-verifier's order (see the module docs), to
+/// a verified signing certificate and the DSSE payload it signed.
+pub fn verify_provenance(check: &ProvenanceCheck<'_>) -> Result<VerifiedProvenance, SlsaError> {
+    let &ProvenanceCheck {
         claims,
         payload_type,
         payload,
-        &[expected_digest_hex.to_string()],
+        expected_digests: expected_digests_hex,
         options,
         trusted,
-    )
-}
-
-/// [`verify_provenance`] for an artifact known by several digests (its
-/// SHA-256 and SHA-512: npm's provenance names packages by SHA-512); some
-/// subject must carry one of them.
-pub fn verify_provenance_digests(
-    claims: &CertificateClaims,
-    payload_type: &str,
-    payload: &[u8],
-    expected_digests_hex: &[String],
-    options: &ProvenanceOptions,
-    trusted: &TrustedBuilders,
-) -> Result<VerifiedProvenance, SlsaError> {
+    } = check;
     // 1–3: who signed, and for which repository.
     let identity = WorkflowIdentity::from_claims(claims)?;
     let builder = verify_builder_identity(&identity, options.builder_id.as_deref(), trusted)?;
@@ -151,15 +185,7 @@ pub fn verify_provenance_digests(
     }
 
     Ok(VerifiedProvenance {
-        builder_id: builder_id.to_string(),
-        delegated: builder.byob,
-        source_repository: identity.source_repository,
-        source_commit: identity.source_sha1,
-        predicate_type: match provenance.version() {
-            SlsaVersion::V02 => SLSA_V02,
-            SlsaVersion::V1 => SLSA_V1,
-        },
-        build_type: provenance.build_type().to_string(),
+        build: VerifiedBuild::new(builder_id.to_string(), builder.byob, identity, &provenance),
         subject_digest: format!("sha{}:{matched}", matched.len() * 4),
         statement: payload.to_vec(),
     })
@@ -208,12 +234,86 @@ fn verify_delegated_builder(
 /// Several artifacts verified with one provenance must share one builder.
 pub fn same_builder(results: &[VerifiedProvenance]) -> Result<(), SlsaError> {
     if let Some(first) = results.first() {
-        if let Some(other) = results.iter().find(|r| r.builder_id != first.builder_id) {
+        if let Some(other) = results
+            .iter()
+            .find(|r| r.build.builder_id != first.build.builder_id)
+        {
             return Err(SlsaError::BuilderIdsDiffer {
-                expected: first.builder_id.clone(),
-                found: other.builder_id.clone(),
+                expected: first.build.builder_id.clone(),
+                found: other.build.builder_id.clone(),
             });
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slsa::npm_package::VerifiedNpmPackage;
+
+    fn build() -> VerifiedBuild {
+        VerifiedBuild {
+            builder_id: "https://b.example/w.yml@refs/tags/v1.0.0".into(),
+            delegated: false,
+            source_repository: "acme/app".into(),
+            source_commit: "abc".into(),
+            predicate_type: SLSA_V1,
+            build_type: "https://b.example/type".into(),
+        }
+    }
+
+    /// The shared build facts are flattened: both results keep the JSON
+    /// shape they had when each repeated the six fields, in that order.
+    #[test]
+    fn results_share_the_build_facts_and_keep_their_json_shape() {
+        let provenance = VerifiedProvenance {
+            build: build(),
+            subject_digest: "sha256:00".into(),
+            statement: b"{}".to_vec(),
+        };
+        let json = serde_json::to_string(&provenance).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"builder_id":"https://b.example/w.yml@refs/tags/v1.0.0","delegated":false,"#,
+                r#""source_repository":"acme/app","source_commit":"abc","#,
+                r#""predicate_type":"https://slsa.dev/provenance/v1","#,
+                r#""build_type":"https://b.example/type","subject_digest":"sha256:00"}"#
+            )
+        );
+        let npm = VerifiedNpmPackage {
+            build: build(),
+            package_name: "a".into(),
+            package_version: "1.0.0".into(),
+            subject_digest: "sha512:00".into(),
+            publish_key_id: "k".into(),
+        };
+        let value = serde_json::to_value(&npm).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = vec![
+            "builder_id",
+            "delegated",
+            "source_repository",
+            "source_commit",
+            "predicate_type",
+            "build_type",
+            "package_name",
+            "package_version",
+            "subject_digest",
+            "publish_key_id",
+        ];
+        // serde_json's map is sorted unless `preserve_order` is on.
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected);
+        assert_eq!(value["builder_id"], provenance.build.builder_id);
+        assert_eq!(value["predicate_type"], SLSA_V1);
+    }
 }
