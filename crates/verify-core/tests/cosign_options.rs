@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use serde_json::json;
-use verify_core::buildkit::{verify_in_index_statement, BuildkitError};
-use verify_core::cosign::{self, CheckOptions, ImageError};
+use verify_core::buildkit::{verify_in_index_statement, BuildkitError, InIndexRequest};
+use verify_core::cosign::{self, Check, CheckOptions, ImageError};
 use verify_core::oci::{ImageSource, ManifestRef, Platform, RawManifest, SourceError};
 use verify_core::{ArtifactDigest, IdentityPolicy, Policy, StringMatcher, TrustRoot, Verifier};
 use verify_testkit::cosign::{
@@ -201,20 +201,33 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
     let other = format!("sha256:{}", "ab".repeat(32));
     sign_index(&mut repo, &sigstore, &index, &other);
     // The flag does what it says on the signature path: it verifies.
-    let signatures = cosign::verify_image_signatures(&repo, &index, &verifier, &policy, &skip)
-        .await
-        .unwrap();
+    let signatures = cosign::verify_image_signatures(
+        &Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &skip,
+        },
+        &index,
+    )
+    .await
+    .unwrap();
     assert_eq!(signatures.len(), 1);
     // On the BuildKit path it is overridden: the signature vouches for
     // nothing here.
+    let request = InIndexRequest {
+        index: &index,
+        platform: &platform,
+        predicate_type: "https://slsa.dev/provenance/v0.2",
+    };
     let err = verify_in_index_statement(
-        &repo,
-        &index,
-        &platform,
-        "https://slsa.dev/provenance/v0.2",
-        &verifier,
-        &policy,
-        &skip,
+        &Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &skip,
+        },
+        &request,
     )
     .await
     .unwrap_err();
@@ -234,13 +247,13 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
         },
     ] {
         let statement = verify_in_index_statement(
-            &repo,
-            &index,
-            &platform,
-            "https://slsa.dev/provenance/v0.2",
-            &verifier,
-            &policy,
-            options,
+            &Check {
+                verifier: &verifier,
+                source: &repo,
+                policy: &policy,
+                options: options,
+            },
+            &request,
         )
         .await
         .unwrap();
@@ -306,10 +319,18 @@ async fn a_verified_rfc3161_time_is_reported_as_such() {
         insecure_ignore_tlog: true,
         ..identity_policy()
     });
-    let attestations =
-        cosign::verify_image_attestations(&repo, &image, &verifier, &policy, &options, None)
-            .await
-            .unwrap();
+    let attestations = cosign::verify_image_attestations(
+        &Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &options,
+        },
+        &image,
+        None,
+    )
+    .await
+    .unwrap();
     let verified = &attestations[0].verified;
     assert_eq!(
         reported(&verified.signed_timestamps),
@@ -323,10 +344,18 @@ async fn a_verified_rfc3161_time_is_reported_as_such() {
     let (image, manifest) = repo.image();
     let tsa_time = timestamped_attestation(&mut repo, &sigstore, &image, &manifest, true);
     let policy = Policy::Identity(identity_policy());
-    let attestations =
-        cosign::verify_image_attestations(&repo, &image, &verifier, &policy, &options, None)
-            .await
-            .unwrap();
+    let attestations = cosign::verify_image_attestations(
+        &Check {
+            verifier: &verifier,
+            source: &repo,
+            policy: &policy,
+            options: &options,
+        },
+        &image,
+        None,
+    )
+    .await
+    .unwrap();
     let verified = &attestations[0].verified;
     assert!(verified.tlog_verified);
     assert!(verified.integrated_time.is_some());
@@ -350,15 +379,16 @@ async fn by_default_the_library_looks_nothing_up() {
     repo.cosign_manifest(&format!("sha256-{}.sig", hex::encode(image.0)), &[layer]);
     let options = CheckOptions::default();
     assert!(options.tlog.is_none() && !options.insecure_skip_claims);
-    let err = cosign::verify_image_signatures(
-        &repo,
-        &image,
-        &verifier(&sigstore),
-        &Policy::Identity(identity_policy()),
-        &options,
-    )
-    .await
-    .unwrap_err();
+    let (verifier, policy) = (verifier(&sigstore), Policy::Identity(identity_policy()));
+    let check = Check {
+        verifier: &verifier,
+        source: &repo,
+        policy: &policy,
+        options: &options,
+    };
+    let err = cosign::verify_image_signatures(&check, &image)
+        .await
+        .unwrap_err();
     let ImageError::NoneVerified { failures, .. } = &err else {
         panic!("{err}");
     };
