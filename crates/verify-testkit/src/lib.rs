@@ -39,8 +39,11 @@
 pub mod cosign;
 mod fulcio;
 mod keys;
+pub mod oci;
 mod pem;
 mod rekor;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod tls;
 mod tsa;
 mod x509;
