@@ -87,10 +87,7 @@ fn good_set(fixture: &Fixture, sigstore: &TestSigstore) -> (String, Vec<u8>) {
     let (set, keys) = fixture.attestations(
         "good",
         sigstore,
-        &provenance_options(
-            "https://slsa.dev/provenance/v1",
-            npm_v1_predicate(),
-        ),
+        &provenance_options("https://slsa.dev/provenance/v1", npm_v1_predicate()),
         Some(&publish_options("@acme/pkg", "1.2.3", PURL)),
     );
     (set, std::fs::read(keys).unwrap())
@@ -150,7 +147,10 @@ fn a_tampered_keys_file_is_refused_on_the_mirror_and_in_the_cache() {
     assert_eq!(stdout_json(&init)["reason"]["code"], "tuf-integrity");
     let (code, out) = fixture.run_env(&set, &[], &[], &tuf.env());
     assert_eq!(code, 2, "{out}");
-    assert_eq!(out["reason"]["code"], "npm-registry-keys-unavailable", "{out}");
+    assert_eq!(
+        out["reason"]["code"], "npm-registry-keys-unavailable",
+        "{out}"
+    );
 
     // Cached, then edited in the cache: refused when read back.
     let fixture = Fixture::new("tuf-tampered-cache", &sigstore);
@@ -181,7 +181,10 @@ fn a_repository_without_the_keys_fails_closed_with_a_clear_reason() {
     assert_eq!(code, 2, "{out}");
     assert_eq!(out["reason"]["code"], "tuf-target-missing", "{out}");
     let message = out["reason"]["message"].as_str().unwrap();
-    assert!(message.contains("registry.npmjs.org/keys.json"), "{message}");
+    assert!(
+        message.contains("registry.npmjs.org/keys.json"),
+        "{message}"
+    );
     assert!(message.contains("--npm-registry-keys"), "{message}");
 }
 

@@ -41,9 +41,9 @@ mod fulcio;
 mod keys;
 pub mod oci;
 mod pem;
-mod rekor;
 #[cfg(feature = "registry")]
 pub mod registry;
+mod rekor;
 pub mod tls;
 mod tsa;
 mod x509;

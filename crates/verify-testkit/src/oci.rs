@@ -114,7 +114,10 @@ pub fn image_manifest(os: &str, arch: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
         "config": {"mediaType": OCI_CONFIG, "digest": digest(&config), "size": config.len()},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(&layer), "size": layer.len()}],
     });
-    (serde_json::to_vec(&manifest).expect("json"), vec![config, layer])
+    (
+        serde_json::to_vec(&manifest).expect("json"),
+        vec![config, layer],
+    )
 }
 
 /// A small random image for `os/arch` (config and one layer), as `tag`.
@@ -281,6 +284,9 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_slice(&index.bytes).unwrap();
         assert_eq!(parsed["manifests"].as_array().unwrap().len(), 2);
         assert_eq!(parsed["manifests"][1]["platform"]["architecture"], "arm64");
-        assert_eq!(parsed["manifests"][0]["digest"], children[0].digest.as_str());
+        assert_eq!(
+            parsed["manifests"][0]["digest"],
+            children[0].digest.as_str()
+        );
     }
 }

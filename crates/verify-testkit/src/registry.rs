@@ -55,10 +55,7 @@ impl Registry {
         Self::start_with(None, Some((user, password)))
     }
 
-    fn start_with(
-        tls: Option<&crate::tls::TlsIdentity>,
-        htpasswd: Option<(&str, &str)>,
-    ) -> Self {
+    fn start_with(tls: Option<&crate::tls::TlsIdentity>, htpasswd: Option<(&str, &str)>) -> Self {
         let dir = TempDir::new("registry");
         let mut tls_config = String::new();
         let mut auth_config = String::new();
@@ -182,7 +179,8 @@ impl OciSink for Repo<'_> {
     }
 
     fn manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Pushed {
-        self.pusher.manifest(self.repo, reference, media_type, bytes)
+        self.pusher
+            .manifest(self.repo, reference, media_type, bytes)
     }
 }
 
@@ -424,4 +422,3 @@ pub fn skopeo_push(registry: &Registry, repo: &str, tag: &str) -> Pushed {
         media_type: OCI_MANIFEST.into(),
     }
 }
-

@@ -65,7 +65,9 @@ async fn npm_keys_are_fetched_through_the_delegation_verified_and_cached() {
     let loaded = offline.load_cached().await.expect("cache loads");
     assert_eq!(loaded.source, TrustRootSource::TufCache);
     assert_eq!(
-        &*loaded.target(NPM_REGISTRY_KEYS_TARGET).expect("cached keys"),
+        &*loaded
+            .target(NPM_REGISTRY_KEYS_TARGET)
+            .expect("cached keys"),
         KEYS
     );
     assert_eq!(mirror.requests(), before, "loading the cache made requests");

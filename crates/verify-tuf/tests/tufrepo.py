@@ -213,7 +213,7 @@ def main():
     p.add_argument("--ts-expires", type=int, default=86400)
     p.add_argument("--snapshot-version", type=int)
     p.add_argument("--only-new", action="store_true")
-    p.add_argument("--target", default=TARGET_NAME)
+    p.add_argument("--target", dest="target_name", default=TARGET_NAME)
     a = p.parse_args()
     if a.command == "init":
         init(a.dir, a.target, a.ts_expires)
@@ -224,7 +224,7 @@ def main():
     elif a.command == "rotate-root":
         rotate_root(a.dir, a.only_new)
     elif a.command == "tamper-target":
-        tamper_target(a.dir, a.target)
+        tamper_target(a.dir, a.target_name)
     elif a.command == "add-npm":
         add_npm(a.dir, a.target, a.ts_expires)
     else:

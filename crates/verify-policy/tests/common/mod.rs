@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -20,9 +20,11 @@ use verify_testkit::cosign::{
 };
 use verify_testkit::{SignOptions, SignedBundle, TestSigstore};
 
-pub use verify_testkit::oci::{digest, Pushed as Written, TempDir, BUNDLE_TYPE, OCI_INDEX, OCI_MANIFEST};
-pub use verify_testkit::oci::OciSink;
 use verify_testkit::oci;
+pub use verify_testkit::oci::OciSink;
+pub use verify_testkit::oci::{
+    digest, Pushed as Written, TempDir, BUNDLE_TYPE, OCI_INDEX, OCI_MANIFEST,
+};
 
 pub const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 
