@@ -7,9 +7,11 @@
 
 mod npm_env;
 
+use std::process::Command;
+
 use npm_env::*;
 use serde_json::{json, Value};
-use verify_testkit::{GithubWorkflowClaims, SignOptions, TestSigstore};
+use verify_testkit::{SanIdentity, Signer, TestSigstore};
 
 #[test]
 fn npm_cli_provenance_passes_and_each_flag_fails() {

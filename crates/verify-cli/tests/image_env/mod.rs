@@ -12,23 +12,22 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use verify_testkit::cosign::CosignLayer;
 use verify_testkit::RekorLog;
 
 // The registry and what is pushed to it live in verify-testkit (shared with
 // the webhook and policy tests).
+#[allow(unused_imports)]
 pub use verify_testkit::oci::{
     digest, image_manifest, OciSink, Pushed, TempDir, BUNDLE_TYPE, OCI_INDEX, OCI_MANIFEST,
 };
+#[allow(unused_imports)]
 pub use verify_testkit::registry::{skopeo_push, Pusher, Registry};
 
 /// A parsed HTTP request.

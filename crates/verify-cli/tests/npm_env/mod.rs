@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 use verify_testkit::{
-    Content, GithubWorkflowClaims, KeyKind, SanIdentity, SignOptions, Signer, TestSigstore,
+    Content, GithubWorkflowClaims, KeyKind, SignOptions, Signer, TestSigstore,
 };
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -286,7 +286,7 @@ impl Fixture {
 }
 
 impl Drop for Fixture {
-    pub fn drop(&mut self) {
+    fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
