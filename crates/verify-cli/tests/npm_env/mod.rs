@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
-use verify_testkit::{
-    Content, GithubWorkflowClaims, KeyKind, SignOptions, Signer, TestSigstore,
-};
+use verify_testkit::{Content, GithubWorkflowClaims, KeyKind, SignOptions, Signer, TestSigstore};
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 pub const TARBALL: &[u8] = b"\x1f\x8b\x08\x00 package/package.json {\"name\":\"@acme/pkg\"}";
