@@ -316,3 +316,26 @@ fn the_signer_and_the_provenance_must_agree() {
         "ErrorInvalidFormat",
     );
 }
+
+#[test]
+fn the_signer_must_be_a_github_actions_workflow_with_its_ref() {
+    // slsa-verifier's VerifyBuilderIdentity, before any builder rule: the
+    // certificate's issuer must be GitHub Actions' (ErrorInvalidOIDCIssuer)
+    // and its workflow URI must carry a ref (ErrorMalformedURI).
+    let sigstore = TestSigstore::new();
+    let f = Fixture::new("identity", &sigstore);
+    let source = "github.com/acme/rules_acme";
+    let provenance = || predicate("refs/tags/v7.2.0", "https://github.com/acme/rules_acme");
+
+    let mut other_issuer = options(&format!("{RELEASER}@refs/tags/v7.2.0"), provenance());
+    other_issuer.issuer = "https://accounts.google.com".into();
+    let b = f.bundle("issuer.json", &sigstore, &other_issuer);
+    assert_rejected(
+        f.run(&b, RELEASER, source, &[]),
+        1,
+        "ErrorInvalidOIDCIssuer",
+    );
+
+    let b = f.bundle("noref.json", &sigstore, &options(RELEASER, provenance()));
+    assert_rejected(f.run(&b, RELEASER, source, &[]), 1, "ErrorMalformedURI");
+}

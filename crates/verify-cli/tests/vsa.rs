@@ -472,3 +472,36 @@ fn the_payload_must_be_a_passed_vsa() {
         "ErrorInvalidDssePayload",
     );
 }
+
+#[test]
+fn print_attestation_prints_the_verified_statement() {
+    let key = TestKey::generate(KeyKind::EcdsaP256).unwrap();
+    let vsa = statement(predicate());
+    let c = case("print", &key, &envelope(&key, "", &vsa));
+    // JSON: the statement beside the verified facts.
+    let (code, json) = run(&c, &["--print-attestation"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["statement"], vsa, "{json}");
+    // Without the flag, no statement.
+    let (code, json) = run(&c, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert!(json["statement"].is_null(), "{json}");
+    // Text, as slsa-verifier: the statement on stdout.
+    let out = verify(&[
+        "vsa",
+        "--attestation-path",
+        &c.vsa,
+        "--subject-digest",
+        DIGEST,
+        "--verifier-id",
+        VERIFIER,
+        "--resource-uri",
+        RESOURCE,
+        "--public-key-path",
+        &c.key,
+        "--print-attestation",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("the statement");
+    assert_eq!(printed, vsa);
+}
