@@ -318,10 +318,13 @@ fn the_signer_and_the_provenance_must_agree() {
 }
 
 #[test]
-fn the_signer_must_be_a_github_actions_workflow_with_its_ref() {
-    // slsa-verifier's VerifyBuilderIdentity, before any builder rule: the
-    // certificate's issuer must be GitHub Actions' (ErrorInvalidOIDCIssuer)
-    // and its workflow URI must carry a ref (ErrorMalformedURI).
+fn the_signer_must_be_github_actions_and_its_workflow_uri_must_carry_a_ref() {
+    // Before any builder rule. The issuer: slsa-verifier checks it while
+    // verifying the bundle (sigstore-go's certificate identity with GitHub
+    // Actions' issuer, in rekor.go), so a bundle from another issuer is
+    // ErrorInvalidCertificate, not VerifyBuilderIdentity's
+    // ErrorInvalidOIDCIssuer. The workflow URI must carry a ref
+    // (VerifyBuilderIdentity: ErrorMalformedURI).
     let sigstore = TestSigstore::new();
     let f = Fixture::new("identity", &sigstore);
     let source = "github.com/acme/rules_acme";
@@ -333,7 +336,7 @@ fn the_signer_must_be_a_github_actions_workflow_with_its_ref() {
     assert_rejected(
         f.run(&b, RELEASER, source, &[]),
         1,
-        "ErrorInvalidOIDCIssuer",
+        "ErrorInvalidCertificate",
     );
 
     let b = f.bundle("noref.json", &sigstore, &options(RELEASER, provenance()));
