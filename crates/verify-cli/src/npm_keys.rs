@@ -64,7 +64,7 @@ pub enum NpmKeysError {
         /// `--npm-registry-keys FILE` or the TUF target.
         origin: String,
         /// The parser's error.
-        source: verify_core::slsa::npm::NpmError,
+        source: Box<verify_core::slsa::npm::NpmError>,
     },
     /// No `--npm-registry-keys` and no initialised TUF cache.
     #[error("npm's registry keys are needed to verify the publish attestation: give --npm-registry-keys FILE, or run `verify initialize` to fetch Sigstore's TUF target {target} into the cache ({cache})", target = NPM_REGISTRY_KEYS_TARGET)]
@@ -74,12 +74,12 @@ pub enum NpmKeysError {
     },
     /// The TUF cache exists but does not give verified keys: not in the
     /// repository, not cached yet, or refused (tampered, malformed).
-    #[error("npm's registry keys from the TUF cache at {cache}: {source}{hint}", hint = tuf_hint(source))]
+    #[error("npm's registry keys from the TUF cache at {cache}: {source}{hint}", hint = tuf_hint(source.as_ref()))]
     Tuf {
         /// The cache directory.
         cache: String,
         /// Why.
-        source: TufError,
+        source: Box<TufError>,
     },
 }
 
@@ -112,7 +112,7 @@ impl NpmKeysError {
     pub fn is_input_error(&self) -> bool {
         match self {
             Self::Tuf { source, .. } => matches!(
-                source,
+                **source,
                 TufError::Missing { .. }
                     | TufError::NotInitialized { .. }
                     | TufError::TargetMissing { .. }
@@ -144,7 +144,7 @@ fn from_file(path: &Path) -> Result<NpmRegistryKeys, NpmKeysError> {
     })?;
     NpmRegistryKeys::parse(&bytes).map_err(|source| NpmKeysError::Invalid {
         origin: format!("--npm-registry-keys {}", path.display()),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -157,7 +157,7 @@ fn from_tuf_cache() -> Result<NpmRegistryKeys, NpmKeysError> {
     let cache = dir.display().to_string();
     let tuf = |source| NpmKeysError::Tuf {
         cache: cache.clone(),
-        source,
+        source: Box::new(source),
     };
     let options = match verify_tuf::initialized_options(&dir).map_err(tuf)? {
         Some(options) => options.extra_target(NPM_REGISTRY_KEYS_TARGET),
@@ -175,6 +175,6 @@ fn from_tuf_cache() -> Result<NpmRegistryKeys, NpmKeysError> {
     let bytes = state.target(NPM_REGISTRY_KEYS_TARGET).map_err(tuf)?;
     NpmRegistryKeys::parse(&bytes).map_err(|source| NpmKeysError::Invalid {
         origin: format!("the TUF target {NPM_REGISTRY_KEYS_TARGET}"),
-        source,
+        source: Box::new(source),
     })
 }

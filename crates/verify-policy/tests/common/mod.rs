@@ -22,6 +22,7 @@ use verify_testkit::{SignOptions, SignedBundle, TestSigstore};
 
 use verify_testkit::oci;
 pub use verify_testkit::oci::OciSink;
+#[allow(unused_imports)]
 pub use verify_testkit::oci::{
     digest, Pushed as Written, TempDir, BUNDLE_TYPE, OCI_INDEX, OCI_MANIFEST,
 };
