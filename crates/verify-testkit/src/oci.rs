@@ -257,6 +257,7 @@ mod tests {
         assert_eq!(manifest["layers"][0]["digest"], blobs[1].as_str());
         assert_eq!(pushed.digest, digest(&pushed.bytes));
         assert_eq!(sink.manifests.borrow()[0].0, "v1");
+        drop(blobs);
         // Random layers: two images never share a digest.
         assert_ne!(image(&sink, "v1", "linux", "arm64").digest, pushed.digest);
     }
