@@ -142,13 +142,24 @@ impl LiveTrust {
         }
     }
 
-    /// What `/readyz` says about the trust roots.
+    /// What `/readyz` says about the trust roots. Two different hashes, so
+    /// named apart:
+    ///
+    /// - `defaultTrustRootSha256`: the SHA-256 (hex) of the default root's
+    ///   `trusted_root.json`, the one keyless policies without `trustRootRef`
+    ///   use; the same value `verify initialize` prints, comparable with
+    ///   `sha256sum trusted_root.json`. `defaultTrustRootSource` says where
+    ///   that root came from.
+    /// - `trustRootSetHash`: `sha256:<hex>` over the default root and every
+    ///   named root (`--trust-roots DIR`), names included; it keys the
+    ///   verdict cache, so it changes whenever any root in force changes.
     pub fn describe(&self) -> Value {
         let roots = self.load();
         let mut out = json!({
-            "trustRootHash": roots.hash(),
-            "trustRootSource": self.source(),
-            "trustRootFingerprint": roots.default_root().trust_root().fingerprint_hex(),
+            "trustRootSetHash": roots.hash(),
+            "namedTrustRoots": roots.names().collect::<Vec<_>>(),
+            "defaultTrustRootSource": self.source(),
+            "defaultTrustRootSha256": roots.default_root().trust_root().fingerprint_hex(),
         });
         if let Some(updater) = self.updater.get() {
             let status = updater.status();
@@ -198,8 +209,8 @@ impl LiveTrust {
         tracing::info!(
             event = "trust-root-refresh",
             result = "rotated",
-            old_hash = %roots.hash(),
-            trust_root_hash = %next.hash(),
+            old_trust_root_set_hash = %roots.hash(),
+            trust_root_set_hash = %next.hash(),
             source = state.source.as_str(),
             "a new trust root is in force"
         );

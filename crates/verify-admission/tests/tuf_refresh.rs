@@ -140,9 +140,16 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
 
     let hook = start(&world, mirror.url(), &tuf_root, &[]);
     let first = wait_ready(&hook, "the first refresh", |r| {
-        r["trustRootFingerprint"] == sha256_hex(&before)
+        r["defaultTrustRootSha256"] == sha256_hex(&before)
     });
-    assert_eq!(first["trustRootSource"], "tuf", "{first}");
+    assert_eq!(first["defaultTrustRootSource"], "tuf", "{first}");
+    // Two different hashes, named apart: the default root's file SHA-256,
+    // and the hash of the whole set of roots that keys the verdict cache.
+    let set_hash = first["trustRootSetHash"].as_str().expect("set hash");
+    assert!(set_hash.starts_with("sha256:"), "{first}");
+    assert_ne!(set_hash.trim_start_matches("sha256:"), sha256_hex(&before));
+    assert_eq!(first["namedTrustRoots"], serde_json::json!([]), "{first}");
+    assert!(first.get("trustRootHash").is_none() && first.get("trustRootFingerprint").is_none());
     assert_eq!(first["tuf"]["versions"]["targets"], 1, "{first}");
 
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
@@ -160,9 +167,9 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
 
     repo.publish(&after);
     let second = wait_ready(&hook, "the rotation", |r| {
-        r["trustRootFingerprint"] == sha256_hex(&after)
+        r["defaultTrustRootSha256"] == sha256_hex(&after)
     });
-    assert_ne!(first["trustRootHash"], second["trustRootHash"]);
+    assert_ne!(first["trustRootSetHash"], second["trustRootSetHash"]);
     assert_eq!(second["tuf"]["versions"]["targets"], 2, "{second}");
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
     assert_eq!(r["allowed"], true, "{r}\n{}", hook.log_text());
@@ -178,8 +185,8 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
         1.0,
     );
     let kept = readyz(&hook);
-    assert_eq!(kept["trustRootFingerprint"], sha256_hex(&after));
-    assert_eq!(kept["trustRootSource"], "tuf");
+    assert_eq!(kept["defaultTrustRootSha256"], sha256_hex(&after));
+    assert_eq!(kept["defaultTrustRootSource"], "tuf");
     assert_eq!(kept["tuf"]["lastError"]["code"], "tuf-expired", "{kept}");
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
     assert_eq!(r["allowed"], true, "{r}");
@@ -190,7 +197,7 @@ fn a_new_rekor_key_is_denied_before_the_refresh_and_admitted_after() {
     drop(hook);
     let hook = start(&world, &down_url(), &tuf_root, &[]);
     let cached = readyz(&hook);
-    assert_eq!(cached["trustRootSource"], "built-in", "{cached}");
+    assert_eq!(cached["defaultTrustRootSource"], "built-in", "{cached}");
     wait_metric(
         &hook,
         "verify_admission_trust_root_refreshes_total{result=\"failure\",code=\"tuf-mirror-unreachable\"}",
@@ -209,7 +216,7 @@ fn the_verified_cache_is_used_at_start_when_the_mirror_fails() {
 
     let hook = start(&world, mirror.url(), &tuf_root, &[]);
     wait_ready(&hook, "the first refresh", |r| {
-        r["trustRootSource"] == "tuf"
+        r["defaultTrustRootSource"] == "tuf"
     });
     drop(hook);
 
@@ -217,8 +224,8 @@ fn the_verified_cache_is_used_at_start_when_the_mirror_fails() {
     mirror.set(Mode::Hang);
     let hook = start(&world, mirror.url(), &tuf_root, &[]);
     let r = readyz(&hook);
-    assert_eq!(r["trustRootSource"], "tuf-cache", "{r}");
-    assert_eq!(r["trustRootFingerprint"], sha256_hex(&target));
+    assert_eq!(r["defaultTrustRootSource"], "tuf-cache", "{r}");
+    assert_eq!(r["defaultTrustRootSha256"], sha256_hex(&target));
     let r = hook.validate(&review("CREATE", &pod(&image), &Value::Null, None));
     assert_eq!(r["allowed"], true, "{r}");
 }
@@ -244,7 +251,7 @@ fn past_the_maximum_age_every_verification_fails_closed() {
     assert!(msg.contains("never verified fresh through TUF"), "{msg}");
     assert!(msg.contains("--trust-root-max-age"), "{msg}");
     let ready = readyz(&hook);
-    assert_eq!(ready["trustRootSource"], "built-in");
+    assert_eq!(ready["defaultTrustRootSource"], "built-in");
     assert_eq!(ready["tuf"]["fresh"], false, "{ready}");
 }
 
@@ -308,4 +315,46 @@ fn tuf_flags_are_checked_at_start() {
     ]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--tuf-mirror: "), "{err}");
+}
+
+#[test]
+fn readyz_names_the_default_root_and_the_set_of_roots_apart() {
+    let world = World::new();
+    let target = world.sigstore.trusted_root_json().into_bytes();
+    let repo = TufRepo::init(&target);
+    let mirror = Mirror::start(Mode::Serve(repo.served()));
+    let tuf_root = write_tuf_root(&world, &repo);
+    let named = world.dir.path().join("named-roots");
+    std::fs::create_dir_all(&named).unwrap();
+    std::fs::write(
+        named.join("private.json"),
+        TestSigstore::new().trusted_root_json(),
+    )
+    .unwrap();
+
+    let with_named = start(
+        &world,
+        mirror.url(),
+        &tuf_root,
+        &["--trust-roots", named.to_str().unwrap()],
+    );
+    let r = wait_ready(&with_named, "the first refresh", |r| {
+        r["defaultTrustRootSource"] == "tuf"
+    });
+    // The default root's file hash, as `sha256sum trusted_root.json` prints it.
+    assert_eq!(r["defaultTrustRootSha256"], sha256_hex(&target), "{r}");
+    assert_eq!(r["namedTrustRoots"], serde_json::json!(["private"]), "{r}");
+    let set_hash = r["trustRootSetHash"].as_str().unwrap().to_string();
+    assert!(set_hash.starts_with("sha256:"), "{r}");
+    drop(with_named);
+
+    // The same default root without the named one: the default root's
+    // hash is the same, the set's is not.
+    let alone = start(&world, mirror.url(), &tuf_root, &[]);
+    let r = wait_ready(&alone, "the first refresh", |r| {
+        r["defaultTrustRootSource"] != "built-in"
+    });
+    assert_eq!(r["defaultTrustRootSha256"], sha256_hex(&target), "{r}");
+    assert_eq!(r["namedTrustRoots"], serde_json::json!([]), "{r}");
+    assert_ne!(r["trustRootSetHash"], set_hash.as_str(), "{r}");
 }

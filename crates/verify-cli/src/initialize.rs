@@ -1,6 +1,9 @@
 //! `verify initialize`: fetch and verify Sigstore's trust root through TUF
 //! into the cache (as `cosign initialize`), or with `--offline` verify the
-//! cache again without the network.
+//! cache again without the network. npm's registry keys (the TUF target
+//! `registry.npmjs.org/keys.json`, which `verify npm-package` reads from the
+//! cache) are fetched and verified with it when the repository has them; a
+//! repository without them (a private Sigstore) is not an error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +11,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use verify_tuf::{
     RefreshOutcome, TrustRootUpdater, TrustState, TufError, TufVersions, UpdaterOptions,
+    NPM_REGISTRY_KEYS_TARGET,
 };
 
 use crate::cli::{InitializeArgs, OutputFormat};
@@ -29,6 +33,9 @@ struct Report<'a> {
     /// after a refresh).
     #[serde(skip_serializing_if = "Option::is_none")]
     builtin_is_current: Option<bool>,
+    /// SHA-256 of the verified `registry.npmjs.org/keys.json`, or `null` when
+    /// the repository does not distribute it.
+    npm_registry_keys: Option<String>,
 }
 
 pub fn run(args: &InitializeArgs) -> ExitCode {
@@ -74,6 +81,7 @@ pub fn run(args: &InitializeArgs) -> ExitCode {
             }
         }
     };
+    let options = options.extra_target(NPM_REGISTRY_KEYS_TARGET);
     let mirror = options.mirror_url().to_string();
     let runtime = match crate::trust::runtime() {
         Ok(rt) => rt,
@@ -132,6 +140,10 @@ fn success(
         verified_at: state.verified_at,
         versions: state.tuf,
         builtin_is_current: outcome.map(|o| o.builtin_is_current),
+        npm_registry_keys: state
+            .target(NPM_REGISTRY_KEYS_TARGET)
+            .ok()
+            .map(|keys| hex::encode(verify_core::digest::sha256(&keys))),
     };
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
@@ -160,6 +172,14 @@ fn success(
                     "It differs from the built-in trust root; commands will use it (unless --trusted-root is given)."
                 ),
                 None => {}
+            }
+            match &report.npm_registry_keys {
+                Some(sha256) => eprintln!(
+                    "npm registry keys ({NPM_REGISTRY_KEYS_TARGET}) verified and cached, sha256 {sha256}."
+                ),
+                None => eprintln!(
+                    "This repository has no {NPM_REGISTRY_KEYS_TARGET}: `verify npm-package` needs --npm-registry-keys."
+                ),
             }
         }
     }

@@ -15,6 +15,7 @@ mod image;
 mod image_output;
 mod in_index;
 mod initialize;
+mod npm_keys;
 mod npm_package;
 mod output;
 mod provenance;

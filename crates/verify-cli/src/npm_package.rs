@@ -6,17 +6,18 @@
 //! `--print-provenance` are accepted by the parser and refused, with
 //! slsa-verifier's message (`--source-tag not supported`). npm's registry
 //! keys come from `--npm-registry-keys FILE` (Sigstore's TUF target
-//! `registry.npmjs.org/keys.json`, or `https://registry.npmjs.org/-/npm/v1/keys`).
-//! Offline: both bundles carry their Rekor entries.
+//! `registry.npmjs.org/keys.json`, or `https://registry.npmjs.org/-/npm/v1/keys`),
+//! else from that TUF target in the cache `verify initialize` filled,
+//! verified again (see [`crate::npm_keys`]); without either the command
+//! fails closed. Offline: both bundles carry their Rekor entries.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use serde::Serialize;
 use verify_core::bundle::{read_bounded, ReadError};
-use verify_core::slsa::npm_keys::NpmRegistryKeys;
 use verify_core::slsa::npm_package::{
     verify_npm_package, NpmPackageOptions, NpmPackageRequest, VerifiedNpmPackage,
 };
@@ -25,9 +26,6 @@ use verify_core::Limits;
 
 use crate::cli::OutputFormat;
 use crate::output;
-
-/// A keys file is small; anything larger is refused unread.
-const MAX_KEYS_BYTES: usize = 1 << 20;
 
 #[derive(Args, Debug)]
 pub struct NpmPackageArgs {
@@ -52,7 +50,8 @@ pub struct NpmPackageArgs {
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::cli::parse_workflow_input)]
     pub build_workflow_input: Vec<(String, String)>,
     /// npm's registry public keys (Sigstore's registry.npmjs.org/keys.json
-    /// TUF target, or registry.npmjs.org/-/npm/v1/keys).
+    /// TUF target, or registry.npmjs.org/-/npm/v1/keys). Default: that TUF
+    /// target from the cache `verify initialize` filled, verified again.
     #[arg(long, value_name = "FILE")]
     pub npm_registry_keys: Option<PathBuf>,
     /// Sigstore trusted_root.json to trust (default: the built-in public-good root).
@@ -100,28 +99,6 @@ fn refused(args: &NpmPackageArgs) -> Option<&'static str> {
     .find_map(|(given, flag)| given.then_some(flag))
 }
 
-fn read_keys(path: Option<&Path>) -> Result<NpmRegistryKeys, String> {
-    let Some(path) = path else {
-        return Err("npm's registry keys are needed to verify the publish attestation: give --npm-registry-keys FILE (Sigstore's registry.npmjs.org/keys.json or https://registry.npmjs.org/-/npm/v1/keys)".into());
-    };
-    let bytes = match read_bounded(path, MAX_KEYS_BYTES) {
-        Ok(b) => b,
-        Err(ReadError::Io(e)) => {
-            return Err(format!(
-                "cannot read --npm-registry-keys {}: {e}",
-                path.display()
-            ))
-        }
-        Err(ReadError::TooLarge { limit, .. }) => {
-            return Err(format!(
-                "--npm-registry-keys {} is larger than {limit} bytes",
-                path.display()
-            ))
-        }
-    };
-    NpmRegistryKeys::parse(&bytes).map_err(|e| format!("--npm-registry-keys: {e}"))
-}
-
 pub fn run(args: &NpmPackageArgs) -> ExitCode {
     let format = args.output;
     if let Some(flag) = refused(args) {
@@ -132,9 +109,16 @@ pub fn run(args: &NpmPackageArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return output::usage(format, &e.to_string()),
     };
-    let keys = match read_keys(args.npm_registry_keys.as_deref()) {
+    let (keys, keys_source) = match crate::npm_keys::load(args.npm_registry_keys.as_deref()) {
         Ok(k) => k,
-        Err(message) => return output::usage(format, &message),
+        Err(e) => {
+            let status = if e.is_input_error() {
+                output::EXIT_USAGE
+            } else {
+                output::EXIT_FAILED
+            };
+            return output::coded_failure(format, e.code(), &e.to_string(), status);
+        }
     };
     let attestations = match read_bounded(&args.attestations_path, 2 * limits.max_bundle_bytes) {
         Ok(bytes) => bytes,
@@ -182,6 +166,7 @@ pub fn run(args: &NpmPackageArgs) -> ExitCode {
                     serde_json::json!({
                         "verified": true,
                         "trust_root_source": crate::trust::source(),
+                        "npm_registry_keys_source": keys_source.as_str(),
                         "package": Package {
                             path: args.tarball.display().to_string(),
                             verified: &v,

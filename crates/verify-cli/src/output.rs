@@ -83,6 +83,12 @@ pub fn usage(format: OutputFormat, message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// Print a failure with its reason code and return `status`.
+pub fn coded_failure(format: OutputFormat, code: &str, message: &str, status: u8) -> ExitCode {
+    report(format, code, message);
+    ExitCode::from(status)
+}
+
 fn report(format: OutputFormat, code: &str, message: &str) {
     match format {
         OutputFormat::Json => println!(

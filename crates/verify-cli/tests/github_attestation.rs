@@ -316,3 +316,29 @@ fn the_signer_and_the_provenance_must_agree() {
         "ErrorInvalidFormat",
     );
 }
+
+#[test]
+fn the_signer_must_be_github_actions_and_its_workflow_uri_must_carry_a_ref() {
+    // Before any builder rule. The issuer: slsa-verifier checks it while
+    // verifying the bundle (sigstore-go's certificate identity with GitHub
+    // Actions' issuer, in rekor.go), so a bundle from another issuer is
+    // ErrorInvalidCertificate, not VerifyBuilderIdentity's
+    // ErrorInvalidOIDCIssuer. The workflow URI must carry a ref
+    // (VerifyBuilderIdentity: ErrorMalformedURI).
+    let sigstore = TestSigstore::new();
+    let f = Fixture::new("identity", &sigstore);
+    let source = "github.com/acme/rules_acme";
+    let provenance = || predicate("refs/tags/v7.2.0", "https://github.com/acme/rules_acme");
+
+    let mut other_issuer = options(&format!("{RELEASER}@refs/tags/v7.2.0"), provenance());
+    other_issuer.issuer = "https://accounts.google.com".into();
+    let b = f.bundle("issuer.json", &sigstore, &other_issuer);
+    assert_rejected(
+        f.run(&b, RELEASER, source, &[]),
+        1,
+        "ErrorInvalidCertificate",
+    );
+
+    let b = f.bundle("noref.json", &sigstore, &options(RELEASER, provenance()));
+    assert_rejected(f.run(&b, RELEASER, source, &[]), 1, "ErrorMalformedURI");
+}

@@ -472,3 +472,123 @@ fn the_payload_must_be_a_passed_vsa() {
         "ErrorInvalidDssePayload",
     );
 }
+
+#[test]
+fn print_attestation_prints_the_verified_statement() {
+    let key = TestKey::generate(KeyKind::EcdsaP256).unwrap();
+    let vsa = statement(predicate());
+    let c = case("print", &key, &envelope(&key, "", &vsa));
+    // JSON: the statement beside the verified facts.
+    let (code, json) = run(&c, &["--print-attestation"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["statement"], vsa, "{json}");
+    // Without the flag, no statement.
+    let (code, json) = run(&c, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert!(json["statement"].is_null(), "{json}");
+    // Text, as slsa-verifier: the statement on stdout.
+    let out = verify(&[
+        "vsa",
+        "--attestation-path",
+        &c.vsa,
+        "--subject-digest",
+        DIGEST,
+        "--verifier-id",
+        VERIFIER,
+        "--resource-uri",
+        RESOURCE,
+        "--public-key-path",
+        &c.key,
+        "--print-attestation",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("the statement");
+    assert_eq!(printed, vsa);
+}
+
+/// Run a tool the test needs; its stdout.
+fn tool(program: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (scripts/setup.sh installs it): {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {out:?}");
+    out.stdout
+}
+
+#[test]
+fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
+    // go-securesystemslib derives an RSA key's ID as it does any other's
+    // (ssh.NewPublicKey handles RSA), so a signature naming another key ID
+    // is skipped for RSA keys as well. The key and signature are OpenSSL's
+    // (RSA PKCS#1 v1.5 with SHA-256, what slsa-verifier uses for RSA keys).
+    let dir = Dir::new("rsa");
+    let private = dir.0.join("rsa.key").display().to_string();
+    tool(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &private,
+        ],
+    );
+    let public = dir.write(
+        "rsa.pub.pem",
+        tool("openssl", &["pkey", "-in", &private, "-pubout"]),
+    );
+    let openssh = dir.write(
+        "rsa.pub",
+        tool("ssh-keygen", &["-i", "-m", "PKCS8", "-f", &public]),
+    );
+    let listed = tool("ssh-keygen", &["-l", "-E", "sha256", "-f", &openssh]);
+    let fingerprint = String::from_utf8(listed)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    let payload = serde_json::to_vec(&statement(predicate())).unwrap();
+    let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));
+    let sig_path = dir.0.join("sig").display().to_string();
+    tool(
+        "openssl",
+        &[
+            "dgst", "-sha256", "-sign", &private, "-out", &sig_path, &signed,
+        ],
+    );
+    let sig = std::fs::read(&sig_path).unwrap();
+    let envelope = |keyid: &str| {
+        json!({
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": STANDARD.encode(&payload),
+            "signatures": [{"keyid": keyid, "sig": STANDARD.encode(&sig)}],
+        })
+    };
+    for (keyid, passes) in [
+        (fingerprint.as_str(), true),
+        ("", true),
+        ("SHA256:other", false),
+    ] {
+        let c = Case {
+            vsa: dir.write("vsa.json", envelope(keyid).to_string()),
+            key: public.clone(),
+            dir: Dir::new(&format!("rsa-case-{passes}-{}", keyid.len())),
+        };
+        let (code, json) = run(&c, &[]);
+        if passes {
+            assert_eq!(code, 0, "{keyid}: {json}");
+            assert_eq!(json["vsa"]["key_id"], fingerprint.as_str(), "{json}");
+        } else {
+            assert_eq!(code, 1, "{keyid}: {json}");
+            assert_eq!(
+                json["reason"]["slsa_verifier_error"],
+                "ErrorNoValidSignature"
+            );
+        }
+    }
+}

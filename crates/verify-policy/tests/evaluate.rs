@@ -491,7 +491,8 @@ fn buildkit_index(layout: &mut Layout, platforms: &[&str], sbom_for: &[&str]) ->
                 "annotations": {"in-toto.io/predicate-type": t},
             })).collect::<Vec<_>>(),
         });
-        let written = layout.manifest(None, OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap());
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let written = layout.manifest(&digest(&bytes), OCI_MANIFEST, &bytes);
         let mut d = written.descriptor();
         d["platform"] = json!({"os": "unknown", "architecture": "unknown"});
         d["annotations"] = json!({"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": image.digest});
@@ -499,7 +500,7 @@ fn buildkit_index(layout: &mut Layout, platforms: &[&str], sbom_for: &[&str]) ->
     }
     entries.extend(attestations);
     let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
-    layout.manifest(Some("v1"), OCI_INDEX, serde_json::to_vec(&index).unwrap())
+    layout.manifest("v1", OCI_INDEX, &serde_json::to_vec(&index).unwrap())
 }
 
 #[test]

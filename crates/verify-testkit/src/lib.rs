@@ -39,7 +39,10 @@
 pub mod cosign;
 mod fulcio;
 mod keys;
+pub mod oci;
 mod pem;
+#[cfg(feature = "registry")]
+pub mod registry;
 mod rekor;
 pub mod tls;
 mod tsa;

@@ -21,7 +21,12 @@
 //!   (rollback protection, also across runs through the cache), and each
 //!   file's length, hashes and version as pinned by the role above it;
 //! - the target `trusted_root.json`: its length and hashes as the targets
-//!   metadata pins them.
+//!   metadata pins them;
+//! - optional extra targets ([`UpdaterOptions::extra_target`], e.g. npm's
+//!   registry keys, [`NPM_REGISTRY_KEYS_TARGET`]): resolved through the
+//!   delegations (each delegated role's signatures, expiry and snapshot pin),
+//!   then their length and hashes as the role that lists them pins them.
+//!   See [`targets`].
 //!
 //! Only then are the bytes parsed as a trusted root, and checked again as
 //! any trusted root is ([`verify_core::TrustRoot::from_json`]: windows, keys,
@@ -95,11 +100,13 @@
 pub mod error;
 pub mod http;
 pub mod store;
+pub mod targets;
 pub mod updater;
 
 pub use error::{FetchError, TufError};
 pub use http::HttpMirror;
 pub use store::{default_cache_dir, initialized_options, remember_initialization, CACHE_DIR_ENV};
+pub use targets::ExtraTargets;
 pub use updater::{
     LastError, RefreshOutcome, TrustRootSource, TrustRootUpdater, TrustState, TufVersions,
     UpdaterOptions, UpdaterStatus,
@@ -123,6 +130,18 @@ pub const PUBLIC_GOOD_TARGETS: &[u8] = include_bytes!("../data/targets.json");
 
 /// The TUF target that holds Sigstore's trusted root.
 pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+
+/// The TUF target that holds npm's registry keys (the keys that sign npm's
+/// publish attestations), in the format of
+/// `https://registry.npmjs.org/-/npm/v1/keys`.
+///
+/// Sigstore's public-good `targets.json` does not pin it itself: it
+/// delegates `registry.npmjs.org/*` to the role `registry.npmjs.org`
+/// (terminating, threshold 1, npm's key), whose own metadata
+/// (`registry.npmjs.org.json`, pinned by the snapshot) pins this target's
+/// length and hashes. Ask for it with
+/// [`UpdaterOptions::extra_target`]; read it with [`TrustState::target`].
+pub const NPM_REGISTRY_KEYS_TARGET: &str = "registry.npmjs.org/keys.json";
 
 /// Length and SHA-256 of the `trusted_root.json` target that the built-in
 /// trust root must be, so the two cannot drift apart (checked by this

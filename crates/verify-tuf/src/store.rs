@@ -8,7 +8,9 @@
 //!
 //! Layout: `<cache dir>/<mirror URL, percent-encoded>/` holds sigstore-tuf's
 //! files (`root.json`, `root_history/N.root.json`, `timestamp.json`,
-//! `snapshot.json`, `targets.json`, `targets/trusted_root.json`) and
+//! `snapshot.json`, `targets.json`, `targets/trusted_root.json`; with npm's
+//! keys asked for, `registry.npmjs.org.json` (the delegated role) and
+//! `targets/registry.npmjs.org/keys.json`) and
 //! `state.json`, which records when the last refresh succeeded.
 
 use std::io::Read;

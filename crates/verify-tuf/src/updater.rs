@@ -1,6 +1,7 @@
 //! [`TrustRootUpdater`]: the trust root in force, refreshed through TUF, the
 //! last good one kept when a refresh fails.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,12 +10,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sigstore_tuf::transport::{FetchFuture, Repository};
-use sigstore_tuf::{MemoryStore, MetadataStore, StoreRepository, Updater, UpdaterConfig};
+use sigstore_tuf::{MemoryStore, MetadataStore, Updater, UpdaterConfig};
 use verify_core::{Limits, TrustRoot};
 
 use crate::error::TufError;
 use crate::http::HttpMirror;
 use crate::store::{mirror_dir, CacheState, DiskStore};
+use crate::targets::{self, CacheReplay, ExtraTargets};
 use crate::{PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, TRUSTED_ROOT_TARGET};
 
 /// Default deadline for one whole refresh (every fetch of it together).
@@ -75,6 +77,11 @@ pub struct TrustState {
     pub verified_at: Option<jiff::Timestamp>,
     /// The TUF metadata versions it was verified under, if any.
     pub tuf: Option<TufVersions>,
+    /// The optional extra targets ([`UpdaterOptions::extra_target`])
+    /// verified under the same metadata, by name: `None` when the
+    /// repository lists no such target. Empty for the built-in and supplied
+    /// roots. Read them with [`TrustState::target`].
+    pub targets: ExtraTargets,
 }
 
 impl TrustState {
@@ -82,6 +89,21 @@ impl TrustState {
     pub fn age_at(&self, now: jiff::Timestamp) -> Option<Duration> {
         let at = self.verified_at?;
         Some(Duration::try_from(now.duration_since(at)).unwrap_or(Duration::ZERO))
+    }
+
+    /// The extra target `name`, verified through TUF with this root (its
+    /// length and hashes as the targets role that delegates it pins them).
+    ///
+    /// [`TufError::TargetMissing`] when the repository lists no such target,
+    /// when it was not asked for ([`UpdaterOptions::extra_target`]), or when
+    /// this root did not come through TUF (built-in or supplied).
+    pub fn target(&self, name: &str) -> Result<Arc<[u8]>, TufError> {
+        match self.targets.get(name) {
+            Some(Some(bytes)) => Ok(Arc::clone(bytes)),
+            _ => Err(TufError::TargetMissing {
+                target: name.to_string(),
+            }),
+        }
     }
 }
 
@@ -97,6 +119,9 @@ pub struct RefreshOutcome {
     pub versions: TufVersions,
     /// Whether the repository's `trusted_root.json` is the built-in one.
     pub builtin_is_current: bool,
+    /// Each extra target asked for, with its SHA-256 (hex), or `None` when
+    /// the repository does not list it.
+    pub extra_targets: BTreeMap<String, Option<String>>,
 }
 
 /// The last failure, for logs, metrics and health endpoints.
@@ -139,6 +164,7 @@ pub struct UpdaterOptions {
     refresh_timeout: Duration,
     max_age: Option<Duration>,
     limits: Limits,
+    extra_targets: Vec<String>,
 }
 
 impl Default for UpdaterOptions {
@@ -159,7 +185,23 @@ impl UpdaterOptions {
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
             max_age: None,
             limits: Limits::default(),
+            extra_targets: Vec::new(),
         }
+    }
+
+    /// Also fetch, verify and cache the target `name` (a TUF target path,
+    /// e.g. [`crate::NPM_REGISTRY_KEYS_TARGET`]) with every refresh and cache
+    /// load. Optional: a repository that does not list it is not an error
+    /// (the target is then absent, [`TrustState::target`]); one that lists
+    /// it with bytes that do not match its pinned length and hashes fails
+    /// the refresh or load, as a bad `trusted_root.json` does. Bounded by
+    /// [`targets::MAX_EXTRA_TARGET_BYTES`].
+    pub fn extra_target(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        if !self.extra_targets.contains(&name) {
+            self.extra_targets.push(name);
+        }
+        self
     }
 
     /// Use another mirror (an `http(s)://` URL).
@@ -345,6 +387,7 @@ impl TrustRootUpdater {
                 source: TrustRootSource::BuiltIn,
                 verified_at: None,
                 tuf: None,
+                targets: ExtraTargets::new(),
             }),
             refresh_lock: tokio::sync::Mutex::new(()),
             succeeded: AtomicU64::new(0),
@@ -418,7 +461,7 @@ impl TrustRootUpdater {
             Ok(result) => result,
             Err(_) => Err(TufError::RefreshTimeout { after: timeout }),
         };
-        let result = result.map(|(root, versions)| {
+        let result = result.map(|(root, versions, extras)| {
             if let Some(disk) = &self.disk {
                 let state = CacheState {
                     mirror: self.options.mirror.clone(),
@@ -430,7 +473,7 @@ impl TrustRootUpdater {
                     tracing::warn!(cache = %disk.dir().display(), error = %e, "cannot record the refresh time in the TUF cache");
                 }
             }
-            self.swap_in(root, versions, TrustRootSource::Tuf, now)
+            self.swap_in(root, versions, extras, TrustRootSource::Tuf, now)
         });
         match &result {
             Ok(_) => self.record_success(),
@@ -476,8 +519,8 @@ impl TrustRootUpdater {
         // Loading writes nothing: a one-shot CLI run costs no disk writes and
         // works on a read-only cache.
         let store: Arc<dyn MetadataStore> = Arc::new(ReadOnly(Arc::clone(&self.store)));
-        let offline = || Shared(Arc::new(StoreRepository::new(Arc::clone(&store))));
-        let (root, versions) = match self.verify_chain(offline(), &store, now, true).await {
+        let offline = || Shared(Arc::new(CacheReplay::new(Arc::clone(&store))));
+        let (root, versions, extras) = match self.verify_chain(offline(), &store, now, true).await {
             Err(TufError::Expired { .. }) if state.last_success < now => {
                 tracing::warn!(
                     last_success = %state.last_success,
@@ -491,6 +534,7 @@ impl TrustRootUpdater {
         self.swap_in(
             root,
             versions,
+            extras,
             TrustRootSource::TufCache,
             state.last_success,
         );
@@ -512,19 +556,20 @@ impl TrustRootUpdater {
             source: TrustRootSource::Supplied,
             verified_at: Some(verified_at),
             tuf: None,
+            targets: ExtraTargets::new(),
         }));
         Ok(self.current())
     }
 
     /// Run sigstore-tuf's client workflow over `transport` and return the
-    /// checked trust root.
+    /// checked trust root and the extra targets asked for.
     async fn verify_chain(
         &self,
         transport: Shared,
         store: &Arc<dyn MetadataStore>,
         now: jiff::Timestamp,
         cached: bool,
-    ) -> Result<(TrustRoot, TufVersions), TufError> {
+    ) -> Result<(TrustRoot, TufVersions, ExtraTargets), TufError> {
         // sigstore-tuf's per-role bounds (python-tuf's), and targets no larger
         // than a trusted root may be.
         let mut config = UpdaterConfig::default();
@@ -538,6 +583,15 @@ impl TrustRootUpdater {
             .get_target(TRUSTED_ROOT_TARGET, now)
             .await
             .map_err(TufError::from_tuf)?;
+        let mut extras = ExtraTargets::new();
+        for name in &self.options.extra_targets {
+            let bytes = if cached {
+                targets::cached(&mut updater, store, name, now).await?
+            } else {
+                targets::fetch(&mut updater, name, now).await?
+            };
+            extras.insert(name.clone(), bytes.map(Arc::from));
+        }
         let trusted = updater.trusted();
         let versions = TufVersions {
             root: trusted.root().version,
@@ -552,26 +606,38 @@ impl TrustRootUpdater {
         } else {
             TrustRoot::from_json(&bytes, &self.options.limits)?
         };
-        Ok((root, versions))
+        Ok((root, versions, extras))
     }
 
     fn swap_in(
         &self,
         root: TrustRoot,
         versions: TufVersions,
+        extras: ExtraTargets,
         source: TrustRootSource,
         verified_at: jiff::Timestamp,
     ) -> RefreshOutcome {
         let fingerprint = root.fingerprint_hex();
         let previous = self.current.load().root.fingerprint_hex();
         let builtin = { hex::encode(verify_core::digest::sha256(TrustRoot::production_json())) };
+        let extra_targets = extras
+            .iter()
+            .map(|(name, bytes)| {
+                let sha256 = bytes
+                    .as_ref()
+                    .map(|b| hex::encode(verify_core::digest::sha256(b)));
+                (name.clone(), sha256)
+            })
+            .collect();
         self.current.store(Arc::new(TrustState {
             root,
             source,
             verified_at: Some(verified_at),
             tuf: Some(versions),
+            targets: extras,
         }));
         RefreshOutcome {
+            extra_targets,
             changed: previous != fingerprint,
             builtin_is_current: builtin == fingerprint,
             fingerprint,

@@ -7,7 +7,12 @@ keys, metadata at the top level, targets under targets/ with hash prefixes.
   tufrepo.py publish DIR TARGET [--ts-expires SECONDS]
   tufrepo.py timestamp DIR [--ts-expires SECONDS] [--snapshot-version N]
   tufrepo.py rotate-root DIR [--only-new]
-  tufrepo.py tamper-target DIR
+  tufrepo.py tamper-target DIR [--target NAME]
+  tufrepo.py add-npm DIR KEYS [--ts-expires SECONDS]
+
+add-npm delegates registry.npmjs.org/* to a role registry.npmjs.org with its
+own key (as Sigstore's public-good repository does) and publishes KEYS as its
+target registry.npmjs.org/keys.json.
 
 DIR/keys holds the private keys, DIR/current the latest metadata of each role,
 DIR/repo what a mirror serves. SECONDS may be negative (already expired).
@@ -22,6 +27,8 @@ from datetime import datetime, timedelta, timezone
 from cryptography.hazmat.primitives import serialization
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
     Metadata,
     MetaFile,
     Root,
@@ -34,6 +41,8 @@ from tuf.api.serialization.json import JSONSerializer
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
 TARGET_NAME = "trusted_root.json"
+NPM_ROLE = "registry.npmjs.org"
+NPM_TARGET = "registry.npmjs.org/keys.json"
 SERIALIZER = JSONSerializer(compact=False)
 
 
@@ -63,25 +72,32 @@ def current(d, role):
     return Metadata.from_file(os.path.join(d, "current", role + ".json"))
 
 
-def save(d, md, signers, served_name):
+def save(d, md, signers, served_name, current_name=None):
     md.signatures.clear()
     for s in signers:
         md.sign(s, append=True)
     data = md.to_bytes(SERIALIZER)
-    with open(os.path.join(d, "current", md.signed.type + ".json"), "wb") as f:
+    current_name = current_name or md.signed.type
+    with open(os.path.join(d, "current", current_name + ".json"), "wb") as f:
         f.write(data)
     with open(os.path.join(d, "repo", served_name), "wb") as f:
         f.write(data)
     return data
 
 
-def write_target(d, data):
-    os.makedirs(os.path.join(d, "repo", "targets"), exist_ok=True)
+def target_path(d, name, digest):
+    # Consistent snapshots: the hash prefixes the file name, not the path.
+    directory, _, base = name.rpartition("/")
+    return os.path.join(d, "repo", "targets", directory, f"{digest}.{base}")
+
+
+def write_target(d, data, name=TARGET_NAME):
     for algo in ("sha256", "sha512"):
-        digest = hashlib.new(algo, data).hexdigest()
-        with open(os.path.join(d, "repo", "targets", f"{digest}.{TARGET_NAME}"), "wb") as f:
+        path = target_path(d, name, hashlib.new(algo, data).hexdigest())
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
             f.write(data)
-    return TargetFile.from_data(TARGET_NAME, data, ["sha256", "sha512"])
+    return TargetFile.from_data(name, data, ["sha256", "sha512"])
 
 
 def meta_for(data, version):
@@ -92,12 +108,14 @@ def meta_for(data, version):
     )
 
 
-def sign_snapshot_and_timestamp(d, ts_expires, targets_version, first=False):
+def sign_snapshot_and_timestamp(d, ts_expires, targets_version, first=False, delegated=None):
     snap = Metadata(Snapshot(expires=expires_in(1))) if first else current(d, "snapshot")
     if not first:
         snap.signed.version += 1
     snap.signed.expires = expires_in(7 * 86400)
     snap.signed.meta["targets.json"] = MetaFile(version=targets_version)
+    for role, version in (delegated or {}).items():
+        snap.signed.meta[role + ".json"] = MetaFile(version=version)
     snap_bytes = save(d, snap, [signer(d, "snapshot")], f"{snap.signed.version}.snapshot.json")
     ts = Metadata(Timestamp(expires=expires_in(1))) if first else current(d, "timestamp")
     if not first:
@@ -154,11 +172,31 @@ def rotate_root(d, only_new):
     save(d, root, signers, f"{root.signed.version}.root.json")
 
 
-def tamper_target(d):
+def add_npm(d, keys, ts_expires):
+    npm = new_signer(d, NPM_ROLE)
     targets = current(d, "targets")
-    info = targets.signed.targets[TARGET_NAME]
+    targets.signed.version += 1
+    targets.signed.delegations = Delegations(
+        keys={npm.public_key.keyid: npm.public_key},
+        roles={
+            NPM_ROLE: DelegatedRole(
+                NPM_ROLE, [npm.public_key.keyid], 1, True, paths=[NPM_ROLE + "/*"]
+            )
+        },
+    )
+    save(d, targets, [signer(d, "targets")], f"{targets.signed.version}.targets.json")
+    role = Targets(expires=expires_in(90 * 86400))
+    with open(keys, "rb") as f:
+        role.targets[NPM_TARGET] = write_target(d, f.read(), NPM_TARGET)
+    save(d, Metadata(role), [npm], f"1.{NPM_ROLE}.json", current_name=NPM_ROLE)
+    sign_snapshot_and_timestamp(d, ts_expires, targets.signed.version, delegated={NPM_ROLE: 1})
+
+
+def tamper_target(d, name):
+    targets = current(d, NPM_ROLE if name == NPM_TARGET else "targets")
+    info = targets.signed.targets[name]
     for algo, digest in info.hashes.items():
-        path = os.path.join(d, "repo", "targets", f"{digest}.{TARGET_NAME}")
+        path = target_path(d, name, digest)
         with open(path, "rb") as f:
             data = bytearray(f.read())
         # Same length, one byte changed: only the hash can tell.
@@ -175,6 +213,7 @@ def main():
     p.add_argument("--ts-expires", type=int, default=86400)
     p.add_argument("--snapshot-version", type=int)
     p.add_argument("--only-new", action="store_true")
+    p.add_argument("--target", dest="target_name", default=TARGET_NAME)
     a = p.parse_args()
     if a.command == "init":
         init(a.dir, a.target, a.ts_expires)
@@ -185,7 +224,9 @@ def main():
     elif a.command == "rotate-root":
         rotate_root(a.dir, a.only_new)
     elif a.command == "tamper-target":
-        tamper_target(a.dir)
+        tamper_target(a.dir, a.target_name)
+    elif a.command == "add-npm":
+        add_npm(a.dir, a.target, a.ts_expires)
     else:
         sys.exit(f"unknown command {a.command}")
 

@@ -1,6 +1,6 @@
 //! The webhook tests' world: the real `verify-admission` binary serving
-//! HTTPS on a loopback port, Debian's `docker-registry` (started by the
-//! image tests' helpers in `verify-cli/tests/image_env`), images signed by
+//! HTTPS on a loopback port, Debian's `docker-registry` (started by
+//! verify-testkit's `registry` helpers), images signed by
 //! the test Sigstore, and AdmissionReviews shaped as the API server sends
 //! them, built from the real Flux controller Deployments in `../shared/flux`.
 
@@ -24,7 +24,9 @@ pub mod image_env;
 pub mod oci;
 
 #[allow(unused_imports)]
-pub use image_env::{Fault, Proxy, Pushed, Pusher, Registry, TempDir};
+pub use image_env::{Fault, Proxy};
+pub use verify_testkit::oci::{Pushed, TempDir};
+pub use verify_testkit::registry::{Pusher, Registry};
 
 pub const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 
@@ -79,7 +81,7 @@ impl World {
     /// started; for the demo and benchmark seeding).
     pub fn with_registry_addr(addr: &str) -> WorldAt {
         let sigstore = TestSigstore::new();
-        let pusher = image_env::Pusher::for_addr(addr);
+        let pusher = Pusher::for_addr(addr);
         WorldAt {
             sigstore,
             pusher,

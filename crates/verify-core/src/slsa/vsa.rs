@@ -199,9 +199,9 @@ pub struct VsaKey {
 impl VsaKey {
     /// A PEM public key, with the key ID signatures must name (when they
     /// name one). Without `key_id` the key's ID is its OpenSSH SHA-256
-    /// fingerprint (`SHA256:<base64>`), as go-securesystemslib derives it;
-    /// for keys OpenSSH cannot express here (RSA) there is no ID and every
-    /// signature is tried, as go-securesystemslib does when it cannot derive one.
+    /// fingerprint (`SHA256:<base64>`), as go-securesystemslib derives it
+    /// (ECDSA, Ed25519, RSA); for a key it cannot derive one for there is no
+    /// ID and every signature is tried, as go-securesystemslib does.
     pub fn from_pem(pem: &str, key_id: Option<&str>) -> Result<Self, VsaError> {
         let key = DerPublicKey::from_pem(pem).map_err(|e| VsaError::InvalidPublicKey {
             found: e.to_string(),
@@ -382,9 +382,10 @@ pub fn verify_vsa(
     })
 }
 
-/// The OpenSSH `SHA256:` fingerprint of an ECDSA (P-256/384/521) or
-/// Ed25519 SubjectPublicKeyInfo: base64 (unpadded) of the SHA-256 of the
-/// SSH wire encoding of the key (RFC 5656 section 3.1, RFC 8709 section 4).
+/// The OpenSSH `SHA256:` fingerprint of an ECDSA (P-256/384/521), Ed25519
+/// or RSA SubjectPublicKeyInfo: base64 (unpadded) of the SHA-256 of the SSH
+/// wire encoding of the key (RFC 5656 section 3.1, RFC 8709 section 4,
+/// RFC 4253 section 6.6), as go-securesystemslib derives a key ID.
 fn ssh_fingerprint(spki_der: &[u8]) -> Option<String> {
     use der::Decode as _;
     let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
@@ -411,12 +412,36 @@ fn ssh_fingerprint(spki_der: &[u8]) -> Option<String> {
             string(&mut wire, name.as_bytes());
             string(&mut wire, point);
         }
+        "1.2.840.113549.1.1.1" => {
+            // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+            use der::Reader as _;
+            let mut reader = der::SliceReader::new(point).ok()?;
+            let (modulus, exponent) = reader
+                .sequence(|r| {
+                    let n = der::asn1::UintRef::decode(r)?;
+                    let e = der::asn1::UintRef::decode(r)?;
+                    Ok((n, e))
+                })
+                .ok()?;
+            string(&mut wire, b"ssh-rsa");
+            string(&mut wire, &mpint(exponent.as_bytes()));
+            string(&mut wire, &mpint(modulus.as_bytes()));
+        }
         _ => return None,
     }
     Some(format!(
         "SHA256:{}",
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(crate::digest::sha256(&wire))
     ))
+}
+
+/// An SSH `mpint` of a non-negative big-endian integer without leading
+/// zeros: a zero byte in front when the high bit is set (RFC 4251 section 5).
+fn mpint(magnitude: &[u8]) -> Vec<u8> {
+    match magnitude.first() {
+        Some(b) if b & 0x80 != 0 => [&[0u8][..], magnitude].concat(),
+        _ => magnitude.to_vec(),
+    }
 }
 
 fn verify_signature(env: &Envelope, payload: &[u8], key: &VsaKey) -> Result<(), VsaError> {

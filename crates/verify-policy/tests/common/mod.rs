@@ -1,16 +1,17 @@
 //! The evaluation tests' world: OCI image layouts written to disk (the
 //! format `cosign save` and `skopeo` write, read back by the core's
-//! `OciLayout`), holding images signed by the test Sigstore.
+//! `OciLayout`), holding images signed by the test Sigstore. The images,
+//! signatures and referrers are verify-testkit's `oci` shapes, the same
+//! the CLI and webhook tests push to a real registry.
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use verify_core::oci_layout::OciLayout;
 use verify_core::{ArtifactDigest, TrustRoot, Verifier};
 use verify_policy::{evaluate, Decision, EvalContext, ImageAtDigest, PolicySet, TrustRoots};
@@ -19,88 +20,35 @@ use verify_testkit::cosign::{
 };
 use verify_testkit::{SignOptions, SignedBundle, TestSigstore};
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+use verify_testkit::oci;
+pub use verify_testkit::oci::OciSink;
+#[allow(unused_imports)]
+pub use verify_testkit::oci::{
+    digest, Pushed as Written, TempDir, BUNDLE_TYPE, OCI_INDEX, OCI_MANIFEST,
+};
+
 pub const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 
-pub fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+/// The digest of a written manifest, as the core takes it.
+pub trait ArtifactOf {
+    fn artifact(&self) -> ArtifactDigest;
 }
 
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(label: &str) -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "verify-policy-{label}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A manifest written to the layout.
-#[derive(Clone)]
-pub struct Written {
-    pub digest: String,
-    pub bytes: Vec<u8>,
-    pub media_type: String,
-}
-
-impl Written {
-    pub fn hex(&self) -> &str {
-        self.digest.trim_start_matches("sha256:")
-    }
-
-    pub fn artifact(&self) -> ArtifactDigest {
+impl ArtifactOf for Written {
+    fn artifact(&self) -> ArtifactDigest {
         ArtifactDigest::parse(&self.digest).unwrap()
     }
-
-    pub fn descriptor(&self) -> serde_json::Value {
-        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.bytes.len()})
-    }
 }
 
-/// An OCI layout being written.
+/// An OCI layout being written: what verify-testkit's [`oci`] shapes are
+/// pushed to (the same bytes the CLI and webhook tests push to a registry).
 pub struct Layout {
     pub dir: TempDir,
-    entries: Vec<serde_json::Value>,
+    entries: RefCell<Vec<serde_json::Value>>,
 }
 
-impl Layout {
-    pub fn new() -> Self {
-        let dir = TempDir::new("layout");
-        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
-        std::fs::write(
-            dir.path().join("oci-layout"),
-            br#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .unwrap();
-        let layout = Self {
-            dir,
-            entries: Vec::new(),
-        };
-        layout.flush();
-        layout
-    }
-
-    pub fn blob(&self, bytes: &[u8]) -> String {
+impl OciSink for Layout {
+    fn blob(&self, bytes: &[u8]) -> String {
         let d = digest(bytes);
         std::fs::write(
             self.dir
@@ -113,27 +61,48 @@ impl Layout {
         d
     }
 
-    /// Write a manifest; `tag`: list it in index.json under that name.
-    pub fn manifest(&mut self, tag: Option<&str>, media_type: &str, bytes: Vec<u8>) -> Written {
-        let d = self.blob(&bytes);
-        if let Some(tag) = tag {
-            self.entries
-                .retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != json!(tag));
-            self.entries.push(json!({
+    /// A tag is listed in index.json; a digest reference is stored only.
+    fn manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Written {
+        let d = self.blob(bytes);
+        if !reference.starts_with("sha256:") {
+            let mut entries = self.entries.borrow_mut();
+            entries.retain(|e| {
+                e["annotations"]["org.opencontainers.image.ref.name"] != json!(reference)
+            });
+            entries.push(json!({
                 "mediaType": media_type, "digest": d, "size": bytes.len(),
-                "annotations": {"org.opencontainers.image.ref.name": tag},
+                "annotations": {"org.opencontainers.image.ref.name": reference},
             }));
+            drop(entries);
             self.flush();
         }
         Written {
             digest: d,
-            bytes,
+            bytes: bytes.to_vec(),
             media_type: media_type.into(),
         }
     }
+}
+
+impl Layout {
+    pub fn new() -> Self {
+        let dir = TempDir::new("policy-layout");
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        let layout = Self {
+            dir,
+            entries: RefCell::new(Vec::new()),
+        };
+        layout.flush();
+        layout
+    }
 
     fn flush(&self) {
-        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": self.entries});
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": *self.entries.borrow()});
         std::fs::write(
             self.dir.path().join("index.json"),
             serde_json::to_vec(&index).unwrap(),
@@ -141,63 +110,19 @@ impl Layout {
         .unwrap();
     }
 
-    /// A single-platform image with a random layer.
+    /// A single-platform image with a random layer, as `tag`.
     pub fn image(&mut self, tag: &str, os: &str, arch: &str) -> Written {
-        let config = format!(
-            r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#
-        );
-        let config_digest = self.blob(config.as_bytes());
-        let layer: Vec<u8> =
-            format!("layer {tag} {os}/{arch} {:?}", std::time::SystemTime::now()).into_bytes();
-        let layer_digest = self.blob(&layer);
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}],
-        });
-        self.manifest(
-            Some(tag),
-            OCI_MANIFEST,
-            serde_json::to_vec(&manifest).unwrap(),
-        )
+        oci::image(&*self, tag, os, arch)
     }
 
     /// cosign's `.sig` / `.att` manifest.
     pub fn cosign_manifest(&mut self, tag: &str, layers: &[CosignLayer]) -> Written {
-        let config =
-            br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
-        let config_digest = self.blob(config);
-        let descriptors: Vec<serde_json::Value> = layers
-            .iter()
-            .map(|l| json!({"mediaType": l.media_type, "digest": self.blob(&l.blob), "size": l.blob.len(), "annotations": l.annotations}))
-            .collect();
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": descriptors,
-        });
-        self.manifest(
-            Some(tag),
-            OCI_MANIFEST,
-            serde_json::to_vec(&manifest).unwrap(),
-        )
+        oci::cosign_manifest(&*self, tag, layers)
     }
 
     /// A Sigstore bundle attached to `subject` as an OCI referrer.
     pub fn bundle_referrer(&mut self, subject: &Written, bundle: &[u8]) -> Written {
-        let empty = self.blob(b"{}");
-        let layer = self.blob(bundle);
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "artifactType": BUNDLE_TYPE,
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
-            "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
-            "subject": subject.descriptor(),
-        });
-        self.manifest(None, OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap())
+        oci::bundle_referrer(&*self, subject, bundle)
     }
 
     pub fn source(&self) -> OciLayout {

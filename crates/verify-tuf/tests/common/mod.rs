@@ -126,6 +126,19 @@ impl TufRepo {
         self.run(&["tamper-target"]);
     }
 
+    /// Delegate `registry.npmjs.org/*` to a role of that name with its own
+    /// key, as Sigstore's repository does, and publish `keys` as its target
+    /// `registry.npmjs.org/keys.json` (targets, snapshot, timestamp +1).
+    pub fn add_npm_keys(&self, keys: &[u8]) {
+        let file = self.target_file(keys);
+        self.run(&["add-npm", &file]);
+    }
+
+    /// Change one byte of the served `registry.npmjs.org/keys.json`.
+    pub fn tamper_npm_keys(&self) {
+        self.run(&["tamper-target", "--target", "registry.npmjs.org/keys.json"]);
+    }
+
     /// What a mirror serves.
     pub fn served(&self) -> PathBuf {
         self.dir.path().join("repo")
