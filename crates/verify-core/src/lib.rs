@@ -62,6 +62,7 @@ pub(crate) mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
 pub mod trust_root;
+mod trust_chain;
 mod tsa;
 pub mod verifier;
 

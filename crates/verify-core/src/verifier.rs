@@ -158,6 +158,36 @@ impl Verifier {
         bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
+        // One memo scope for the whole verification, so the trust root's
+        // chain checks below find the links the delegate already checked.
+        let _memo = crate::signature_memo::enter(&self.memo);
+        let result = self.verify_timed(bundle, artifact, bytes_digest, policy);
+        let timestamped = !bundle
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps
+            .is_empty();
+        if !timestamped {
+            return result;
+        }
+        // The timestamp authorities' chains, checked once per trusted root
+        // (see `crate::trust_chain`). webpki checks a TSA's links up to its
+        // anchor while verifying a timestamp, so after a success these are
+        // memo hits; after a failure a broken chain is the reason given.
+        match (result, self.trust_root.check_tsa_chains()) {
+            (_, Err(chain)) => Err(chain.into()),
+            (result, Ok(())) => result,
+        }
+    }
+
+    /// [`Self::verify_with_digest`] without the TSA chain check.
+    fn verify_timed(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
         let root = self.trust_root.as_sigstore();
         let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
             return self.verify_delegated(bundle, artifact, bytes_digest, policy);
@@ -231,6 +261,9 @@ impl Verifier {
                     crate::identity::certificate_identity(cert.as_bytes(), &info).as_deref(),
                     &info,
                 )?;
+                // The chain of the CA that issued the leaf, checked once per
+                // trusted root (see `crate::trust_chain`).
+                self.trust_root.check_ca_chains_for(cert.as_bytes())?;
                 let mut p = sigstore_verify::VerificationPolicy::any_identity();
                 if identity.insecure_ignore_tlog {
                     p = p.skip_tlog_unsafe();
