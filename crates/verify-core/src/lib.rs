@@ -61,8 +61,8 @@ pub mod sbom;
 pub(crate) mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
-pub mod trust_root;
 mod trust_chain;
+pub mod trust_root;
 mod tsa;
 pub mod verifier;
 
