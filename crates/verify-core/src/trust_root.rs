@@ -131,8 +131,9 @@ impl TrustRoot {
     /// document is a compile-time constant of the pinned
     /// `sigstore-trust-root` crate, and the test
     /// `production_root_chains_hold` verifies those chains on every build.
-    /// This keeps a one-shot CLI run free of the five ECDSA P-384 checks
-    /// (about 1 ms) that the chains would otherwise cost.
+    /// This keeps a one-shot CLI run free of the ECDSA P-384 check of the
+    /// chain it uses (see the module docs), which a file's root pays at its
+    /// first verification.
     pub fn production() -> Result<Self, TrustRootError> {
         Self::load(
             sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes(),
@@ -151,8 +152,9 @@ impl TrustRoot {
     /// Parse and check a trusted root whose bytes are known to be identical
     /// to a document already loaded with [`TrustRoot::from_json`], e.g. a
     /// TUF-cached target whose pinned hash was checked again: windows and
-    /// keys are checked, certificate chains (checked when it was first
-    /// loaded) are not, as for [`TrustRoot::production`].
+    /// keys are checked, certificate chains (checked in full, with
+    /// [`TrustRoot::check_all_chains`], when it was first fetched) are not,
+    /// as for [`TrustRoot::production`].
     pub fn from_json_checked_before(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
         Self::load(json, limits, Chains::KnownGood)
     }
@@ -173,7 +175,10 @@ impl TrustRoot {
         Self::from_json(&bytes, limits)
     }
 
-    /// Parse and check a trusted root from its JSON bytes.
+    /// Parse and check a trusted root from its JSON bytes. Its certificate
+    /// chains' signatures are checked when a verification first uses them
+    /// (see the module docs); [`TrustRoot::check_all_chains`] checks them
+    /// all now.
     pub fn from_json(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
         Self::load(json, limits, Chains::Verify)
     }
