@@ -65,29 +65,37 @@ pub fn parse(json: &[u8], max_bytes: usize) -> Result<Bundle, BundleError> {
     let text = std::str::from_utf8(json).map_err(|e| BundleError::Malformed {
         detail: format!("not UTF-8: {e}"),
     })?;
-    // Check the media type first so an unknown version gets its own error
-    // rather than whatever field the typed parser trips over.
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Head {
-        media_type: Option<String>,
+    // An unknown version gets its own error rather than whatever field the
+    // typed parser trips over. The typed parse comes first (one pass over a
+    // good bundle); only when it fails is the media type read on its own.
+    let unsupported = |media_type: String| BundleError::UnsupportedVersion {
+        expected: BUNDLE_MEDIA_TYPES.join(", "),
+        found: media_type,
+    };
+    match Bundle::from_json(text) {
+        Ok(bundle) if BUNDLE_MEDIA_TYPES.contains(&bundle.media_type.as_str()) => Ok(bundle),
+        Ok(bundle) => Err(unsupported(bundle.media_type.as_str().to_string())),
+        Err(e) => {
+            #[derive(serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Head {
+                media_type: Option<String>,
+            }
+            let head: Head = serde_json::from_str(text).map_err(|e| BundleError::Malformed {
+                detail: e.to_string(),
+            })?;
+            let media_type = head.media_type.unwrap_or_default();
+            if !BUNDLE_MEDIA_TYPES.contains(&media_type.as_str()) {
+                return Err(unsupported(media_type));
+            }
+            Err(BundleError::Malformed {
+                detail: match e {
+                    sigstore_types::Error::Json(e) => e.to_string(),
+                    other => other.to_string(),
+                },
+            })
+        }
     }
-    let head: Head = serde_json::from_str(text).map_err(|e| BundleError::Malformed {
-        detail: e.to_string(),
-    })?;
-    let media_type = head.media_type.unwrap_or_default();
-    if !BUNDLE_MEDIA_TYPES.contains(&media_type.as_str()) {
-        return Err(BundleError::UnsupportedVersion {
-            expected: BUNDLE_MEDIA_TYPES.join(", "),
-            found: media_type,
-        });
-    }
-    Bundle::from_json(text).map_err(|e| BundleError::Malformed {
-        detail: match e {
-            sigstore_types::Error::Json(e) => e.to_string(),
-            other => other.to_string(),
-        },
-    })
 }
 
 /// Read a bundle file (bounded) and parse it.

@@ -81,6 +81,7 @@ pub mod sbom;
 pub(crate) mod signature_memo;
 pub mod slsa;
 pub mod tlog_lookup;
+mod trust_chain;
 pub mod trust_root;
 mod tsa;
 pub mod verifier;

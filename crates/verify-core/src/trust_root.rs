@@ -6,23 +6,31 @@
 //! - every `validFor` window must have a start and must not end before it
 //!   starts (a window that is present but malformed is an error, never
 //!   "unbounded");
-//! - every certificate chain (Fulcio CAs and timestamp authorities) must hold
-//!   together: each certificate is signed by the next one in the chain, and
-//!   the last one is self-signed. A chain that does not hold is refused here,
-//!   so per-bundle verification only has to check what the bundle brings;
+//! - every certificate chain (Fulcio CAs and timestamp authorities) must be
+//!   well formed: not empty, every certificate DER X.509, each one's issuer
+//!   the next one's subject;
 //! - the keys of every transparency log and CT log must parse.
+//!
+//! Each certificate's signature by the next one is checked when a
+//! verification first uses that chain, once per loaded root (see
+//! `crate::trust_chain`): a file with many chains costs a one-shot run only
+//! the chain it uses, and a broken link is still refused with the same
+//! [`TrustRootError::Chain`], at first use instead of at load.
+//! [`TrustRoot::check_all_chains`] checks them all at once, for a long-lived
+//! service that wants a bad file refused at start.
 //!
 //! The public-good Sigstore root is built in ([`TrustRoot::production`]), so
 //! verification works offline by default.
 
 use std::path::Path;
 
-use der::{Decode, Encode};
+use std::sync::Arc;
+
 use sigstore_crypto::{KeyAlgorithm, SigningScheme};
 use sigstore_trust_root::TrustedRoot;
-use sigstore_types::{DerPublicKey, HashAlgorithm, SignatureBytes};
 
 use crate::limits::Limits;
+use crate::trust_chain::Chains as ChainChecks;
 
 /// Media types a Sigstore trusted root may declare.
 const TRUSTED_ROOT_MEDIA_TYPES: &[&str] = &[
@@ -110,6 +118,9 @@ pub struct TrustRoot {
     /// Hash of the document this root was loaded from, for cache keys and
     /// for reporting which root was used.
     pub(crate) fingerprint: [u8; 32],
+    /// The certificate chains, parsed, with their signature checks done at
+    /// first use and remembered (shared by every clone).
+    chains: Arc<ChainChecks>,
 }
 
 impl TrustRoot {
@@ -120,8 +131,9 @@ impl TrustRoot {
     /// document is a compile-time constant of the pinned
     /// `sigstore-trust-root` crate, and the test
     /// `production_root_chains_hold` verifies those chains on every build.
-    /// This keeps a one-shot CLI run free of the five ECDSA P-384 checks
-    /// (about 1 ms) that the chains would otherwise cost.
+    /// This keeps a one-shot CLI run free of the ECDSA P-384 check of the
+    /// chain it uses (see the module docs), which a file's root pays at its
+    /// first verification.
     pub fn production() -> Result<Self, TrustRootError> {
         Self::load(
             sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes(),
@@ -140,8 +152,9 @@ impl TrustRoot {
     /// Parse and check a trusted root whose bytes are known to be identical
     /// to a document already loaded with [`TrustRoot::from_json`], e.g. a
     /// TUF-cached target whose pinned hash was checked again: windows and
-    /// keys are checked, certificate chains (checked when it was first
-    /// loaded) are not, as for [`TrustRoot::production`].
+    /// keys are checked, certificate chains (checked in full, with
+    /// [`TrustRoot::check_all_chains`], when it was first fetched) are not,
+    /// as for [`TrustRoot::production`].
     pub fn from_json_checked_before(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
         Self::load(json, limits, Chains::KnownGood)
     }
@@ -162,7 +175,10 @@ impl TrustRoot {
         Self::from_json(&bytes, limits)
     }
 
-    /// Parse and check a trusted root from its JSON bytes.
+    /// Parse and check a trusted root from its JSON bytes. Its certificate
+    /// chains' signatures are checked when a verification first uses them
+    /// (see the module docs); [`TrustRoot::check_all_chains`] checks them
+    /// all now.
     pub fn from_json(json: &[u8], limits: &Limits) -> Result<Self, TrustRootError> {
         Self::load(json, limits, Chains::Verify)
     }
@@ -189,11 +205,34 @@ impl TrustRoot {
         }
         check_windows(&root)?;
         check_log_keys(&root)?;
-        if chains == Chains::Verify {
-            check_chains(&root)?;
-        }
+        let chains = match chains {
+            Chains::Verify => ChainChecks::parse(&root)?,
+            Chains::KnownGood => ChainChecks::known_good(),
+        };
         let fingerprint = crate::digest::sha256(json);
-        Ok(Self { root, fingerprint })
+        Ok(Self {
+            root,
+            fingerprint,
+            chains: Arc::new(chains),
+        })
+    }
+
+    /// Check the signatures of every certificate chain now, rather than at
+    /// the first verification that uses each one (see the module docs). The
+    /// outcome is remembered, so later verifications do not check again.
+    pub fn check_all_chains(&self) -> Result<(), TrustRootError> {
+        self.chains.check_all()
+    }
+
+    /// Check (once per root) the chains of the Fulcio CAs that issued
+    /// `leaf` (DER).
+    pub(crate) fn check_ca_chains_for(&self, leaf: &[u8]) -> Result<(), TrustRootError> {
+        self.chains.check_ca_for(leaf)
+    }
+
+    /// Check (once per root) the timestamp authorities' chains.
+    pub(crate) fn check_tsa_chains(&self) -> Result<(), TrustRootError> {
+        self.chains.check_tsa()
     }
 
     /// SHA-256 of the trusted-root document, hex encoded.
@@ -207,24 +246,14 @@ impl TrustRoot {
     }
 }
 
-/// Whether a root's certificate chains must be verified when it is loaded.
+/// Whether a root's certificate chains must be verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chains {
-    /// Verify every chain (any root read at run time).
+    /// Verify every chain (any root read at run time): structure at load,
+    /// signatures at first use.
     Verify,
     /// The built-in root, whose chains a test verifies on every build.
     KnownGood,
-}
-
-/// Check every Fulcio CA and timestamp-authority chain.
-fn check_chains(root: &TrustedRoot) -> Result<(), TrustRootError> {
-    for (i, ca) in root.certificate_authorities.iter().enumerate() {
-        check_chain(&format!("certificateAuthorities[{i}]"), &ca.cert_chain)?;
-    }
-    for (i, tsa) in root.timestamp_authorities.iter().enumerate() {
-        check_chain(&format!("timestampAuthorities[{i}]"), &tsa.cert_chain)?;
-    }
-    Ok(())
 }
 
 /// Every window that is present must be usable: sigstore-trust-root already
@@ -302,101 +331,6 @@ fn check_log_keys(root: &TrustedRoot) -> Result<(), TrustRootError> {
     Ok(())
 }
 
-/// Check that each certificate in `chain` is signed by the next one, and that
-/// the last is self-signed. Signatures are checked with sigstore-crypto
-/// (aws-lc-rs); x509-cert only splits the certificate into its parts.
-fn check_chain(
-    what: &str,
-    chain: &sigstore_trust_root::trusted_root::CertChain,
-) -> Result<(), TrustRootError> {
-    if chain.certificates.is_empty() {
-        return Err(TrustRootError::Unusable {
-            detail: format!("{what}: empty certificate chain"),
-        });
-    }
-    let certs = chain
-        .certificates
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            x509_cert::Certificate::from_der(entry.raw_bytes.as_bytes()).map_err(|e| {
-                TrustRootError::Chain {
-                    what: what.to_string(),
-                    index,
-                    subject: "?".into(),
-                    issuer: "?".into(),
-                    detail: format!("certificate does not parse: {e}"),
-                }
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    for (index, cert) in certs.iter().enumerate() {
-        let issuer = match certs.get(index + 1) {
-            Some(next) => next,
-            // The last certificate is the anchor. A self-issued one must carry
-            // a valid self-signature; one whose issuer is not in the chain is
-            // trusted as given (some roots ship an intermediate as anchor).
-            None if cert.tbs_certificate.issuer == cert.tbs_certificate.subject => cert,
-            None => break,
-        };
-        let subject = cert.tbs_certificate.subject.to_string();
-        let issuer_name = issuer.tbs_certificate.subject.to_string();
-        let fail = |detail: String| TrustRootError::Chain {
-            what: what.to_string(),
-            index,
-            subject: subject.clone(),
-            issuer: issuer_name.clone(),
-            detail,
-        };
-        if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
-            return Err(fail(format!(
-                "its issuer is {}",
-                cert.tbs_certificate.issuer
-            )));
-        }
-        verify_cert_signature(cert, issuer).map_err(fail)?;
-    }
-    Ok(())
-}
-
-fn verify_cert_signature(
-    cert: &x509_cert::Certificate,
-    issuer: &x509_cert::Certificate,
-) -> Result<(), String> {
-    let tbs = cert
-        .tbs_certificate
-        .to_der()
-        .map_err(|e| format!("cannot encode TBS: {e}"))?;
-    let spki = issuer
-        .tbs_certificate
-        .subject_public_key_info
-        .to_der()
-        .map_err(|e| format!("cannot encode issuer key: {e}"))?;
-    let key = DerPublicKey::new(spki);
-    let sig = cert
-        .signature
-        .as_bytes()
-        .ok_or_else(|| "signature has unused bits".to_string())?;
-    let scheme = signature_scheme(&cert.signature_algorithm.oid.to_string(), &key)?;
-    sigstore_crypto::verify_signature(&key, &tbs, &SignatureBytes::new(sig.to_vec()), scheme)
-        .map_err(|e| format!("signature does not verify: {e}"))
-}
-
-/// Map an X.509 signature algorithm OID and the issuer key to a scheme.
-fn signature_scheme(oid: &str, issuer_key: &DerPublicKey) -> Result<SigningScheme, String> {
-    let hash = match oid {
-        "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => HashAlgorithm::Sha2256,
-        "1.2.840.10045.4.3.3" | "1.2.840.113549.1.1.12" => HashAlgorithm::Sha2384,
-        "1.2.840.113549.1.1.13" => HashAlgorithm::Sha2512,
-        "1.3.101.112" => return Ok(SigningScheme::Ed25519),
-        other => return Err(format!("unsupported signature algorithm {other}")),
-    };
-    let algorithm = KeyAlgorithm::from_spki(issuer_key).map_err(|e| e.to_string())?;
-    algorithm
-        .resolve_signing_scheme(hash)
-        .map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,13 +339,13 @@ mod tests {
     /// [`TrustRoot::production`]); this is where they are made instead.
     #[test]
     fn production_root_chains_hold() {
-        let root = TrustRoot::production().expect("built-in root parses");
-        check_chains(&root.root).expect("built-in root's chains verify");
-        TrustRoot::from_json(
+        let root = TrustRoot::from_json(
             sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.as_bytes(),
             &Limits::default(),
         )
-        .expect("and it loads through the checking path too");
+        .expect("the built-in root loads through the checking path");
+        root.check_all_chains()
+            .expect("built-in root's chains verify");
     }
 
     /// Bytes already checked in full load without the chain checks, and

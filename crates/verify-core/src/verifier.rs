@@ -158,6 +158,38 @@ impl Verifier {
         bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
+        // One memo scope for the whole verification, so the trust root's
+        // chain checks below find the links the delegate already checked.
+        let _memo = crate::signature_memo::enter(&self.memo);
+        let result = self.verify_timed(bundle, artifact, bytes_digest, policy);
+        let timestamped = !bundle
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps
+            .is_empty();
+        if !timestamped {
+            return result;
+        }
+        // The timestamp authorities' chains, checked once per trusted root
+        // (see `crate::trust_chain`): after a success (webpki checked a
+        // TSA's links up to its anchor while verifying the timestamp, so
+        // these are memo hits) and after a timestamp failure (a broken
+        // chain is then the reason given). After any other failure the
+        // delegate's reason stands.
+        if matches!(&result, Ok(_) | Err(VerifyError::Timestamp(_))) {
+            self.trust_root.check_tsa_chains()?;
+        }
+        result
+    }
+
+    /// [`Self::verify_with_digest`] without the TSA chain check.
+    fn verify_timed(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
         let root = self.trust_root.as_sigstore();
         let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
             return self.verify_delegated(bundle, artifact, bytes_digest, policy);
@@ -191,8 +223,32 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// Verify with `sigstore-verify` (steps 2 to 5 of the module docs).
+    /// Verify with `sigstore-verify` (steps 2 to 5 of the module docs),
+    /// then check the trusted root's chain of the Fulcio CA that issued the
+    /// leaf (once per root, see `crate::trust_chain`). It is checked when
+    /// the verification would otherwise succeed, and when the delegate
+    /// refused the certificate (a broken chain is then the reason given);
+    /// after any other failure the delegate's reason stands and the chain
+    /// is left for a later verification.
     fn verify_delegated(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let result = self.delegate(bundle, artifact, bytes_digest, policy);
+        let explains = matches!(&result, Ok(_) | Err(VerifyError::Certificate(_)));
+        if explains && matches!(policy, Policy::Identity(_)) {
+            if let Some(cert) = bundle.signing_certificate() {
+                self.trust_root.check_ca_chains_for(cert.as_bytes())?;
+            }
+        }
+        result
+    }
+
+    /// [`Self::verify_delegated`] without the CA chain check.
+    fn delegate(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,

@@ -1,5 +1,7 @@
 //! Loading a trusted root: what is refused at load, with which error, before
-//! any bundle is verified against it.
+//! any bundle is verified against it; and the certificate chains' signatures,
+//! refused with the same typed error at the first verification that uses
+//! them.
 
 mod common;
 
@@ -35,44 +37,106 @@ fn the_test_sigstore_root_loads_and_verifies_its_bundles() {
     common::verify(&signed, common::ARTIFACT).expect("verifies");
 }
 
+/// Verify `signed` against `root` (a document another test edited) and
+/// return the error, which must be the trust root's.
+fn chain_error_at_use(root: &Value, signed: &verify_testkit::SignedBundle) -> TrustRootError {
+    let root = load(root).expect("a chain's signatures are not checked at load");
+    let verifier = Verifier::new(root.clone()).expect("builds");
+    let first = verifier.verify_bundle(
+        signed.to_json().as_bytes(),
+        verify_core::Artifact::Bytes(common::ARTIFACT),
+        &common::policy_for(signed),
+    );
+    // Remembered: a second use reports the same typed error.
+    let again = verifier.verify_bundle(
+        signed.to_json().as_bytes(),
+        verify_core::Artifact::Bytes(common::ARTIFACT),
+        &common::policy_for(signed),
+    );
+    match (&first, &again) {
+        (
+            Err(VerifyError::TrustRoot(a @ TrustRootError::Chain { .. })),
+            Err(VerifyError::TrustRoot(b @ TrustRootError::Chain { .. })),
+        ) => assert_eq!(a.to_string(), b.to_string()),
+        other => panic!("unexpected results {other:?}"),
+    }
+    assert_eq!(first.as_ref().unwrap_err().code(), "trusted-root-invalid");
+    // Checking every chain up front gives the same error.
+    let all = root.check_all_chains().expect_err("the chain is broken");
+    assert_eq!(all.to_string(), first.as_ref().unwrap_err().to_string());
+    match first {
+        Err(VerifyError::TrustRoot(e)) => e,
+        _ => unreachable!(),
+    }
+}
+
 #[test]
-fn a_ca_chain_whose_intermediate_is_not_signed_by_its_root_is_refused() {
+fn a_ca_chain_whose_intermediate_is_not_signed_by_its_root_is_refused_at_first_use() {
     // Another test Sigstore has a root of the same name but another key.
     let other = TestSigstore::new();
     let mut root = good();
     root["certificateAuthorities"][0]["certChain"]["certificates"][1]["rawBytes"] =
         other_cert(&other, "certificateAuthorities", 1);
-    match load(&root) {
-        Err(TrustRootError::Chain {
+    let signed = common::sign(Default::default());
+    match chain_error_at_use(&root, &signed) {
+        TrustRootError::Chain {
             what,
             index,
             subject,
             issuer,
             detail,
-        }) => {
+        } => {
             assert_eq!(what, "certificateAuthorities[0]");
             assert_eq!(index, 0);
             assert!(subject.contains("sigstore-test"), "{subject}");
             assert!(issuer.contains("sigstore-test"), "{issuer}");
             assert!(detail.contains("does not verify"), "{detail}");
         }
-        other => panic!("unexpected result {other:?}"),
+        other => panic!("unexpected error {other:?}"),
     }
 }
 
 #[test]
-fn a_tsa_chain_whose_signing_certificate_is_not_signed_by_its_root_is_refused() {
+fn a_tsa_chain_whose_signing_certificate_is_not_signed_by_its_root_is_refused_at_first_use() {
     let other = TestSigstore::new();
     let mut root = good();
     root["timestampAuthorities"][0]["certChain"]["certificates"][1]["rawBytes"] =
         other_cert(&other, "timestampAuthorities", 1);
-    match load(&root) {
-        Err(TrustRootError::Chain { what, index, .. }) => {
+    let signed = common::sign(verify_testkit::SignOptions {
+        rfc3161_timestamp: true,
+        ..Default::default()
+    });
+    match chain_error_at_use(&root, &signed) {
+        TrustRootError::Chain { what, index, .. } => {
             assert_eq!(what, "timestampAuthorities[0]");
             assert_eq!(index, 0);
         }
-        other => panic!("unexpected result {other:?}"),
+        other => panic!("unexpected error {other:?}"),
     }
+}
+
+#[test]
+fn a_broken_chain_that_a_verification_does_not_use_is_not_held_against_it() {
+    // The TSA chain is broken, but a bundle without a timestamp never uses
+    // it: it verifies, and checking every chain still finds the break.
+    let other = TestSigstore::new();
+    let mut root = good();
+    root["timestampAuthorities"][0]["certChain"]["certificates"][1]["rawBytes"] =
+        other_cert(&other, "timestampAuthorities", 1);
+    let root = load(&root).expect("loads");
+    let signed = common::sign(Default::default());
+    Verifier::new(root.clone())
+        .expect("builds")
+        .verify_bundle(
+            signed.to_json().as_bytes(),
+            verify_core::Artifact::Bytes(common::ARTIFACT),
+            &common::policy_for(&signed),
+        )
+        .expect("the CA chain it uses holds");
+    assert!(matches!(
+        root.check_all_chains(),
+        Err(TrustRootError::Chain { what, .. }) if what == "timestampAuthorities[0]"
+    ));
 }
 
 #[test]

@@ -551,6 +551,7 @@ impl TrustRootUpdater {
         verified_at: jiff::Timestamp,
     ) -> Result<Arc<TrustState>, TufError> {
         let root = TrustRoot::from_json(json, &self.options.limits)?;
+        root.check_all_chains()?;
         self.current.store(Arc::new(TrustState {
             root,
             source: TrustRootSource::Supplied,
@@ -604,7 +605,11 @@ impl TrustRootUpdater {
             // same bytes passed every check when they were fetched.
             TrustRoot::from_json_checked_before(&bytes, &self.options.limits)?
         } else {
-            TrustRoot::from_json(&bytes, &self.options.limits)?
+            // Every chain now, not at first use: a refresh that brings a
+            // broken chain is refused and the last good root kept.
+            let root = TrustRoot::from_json(&bytes, &self.options.limits)?;
+            root.check_all_chains()?;
+            root
         };
         Ok((root, versions, extras))
     }

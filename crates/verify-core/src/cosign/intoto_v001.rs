@@ -243,6 +243,7 @@ pub(super) fn verify_signer(
                 &info,
             )?;
             crate::fips::check_certificate_key(leaf.as_bytes())?;
+            verifier.trust_root().check_ca_chains_for(leaf.as_bytes())?;
             let root = verifier.trust_root().as_sigstore();
             let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, time)?;
             CertificateError::check_validity(time, info.not_before, info.not_after)?;

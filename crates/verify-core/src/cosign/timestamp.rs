@@ -38,11 +38,14 @@ pub(super) fn verify_envelope_timestamp(
                         info.not_after,
                     )?;
                 }
+                verifier.trust_root().check_tsa_chains()?;
                 return Ok(time);
             }
             Err(e) => last = e.to_string(),
         }
     }
+    // A broken TSA chain in the trusted root is the reason, if there is one.
+    verifier.trust_root().check_tsa_chains()?;
     Err(TimestampError::Invalid { detail: last }.into())
 }
 
@@ -71,6 +74,7 @@ pub(super) fn verify_keyless_envelope_at(
         })?;
     policy.check(&info)?;
     crate::fips::check_certificate_key(leaf.as_bytes())?;
+    verifier.trust_root().check_ca_chains_for(leaf.as_bytes())?;
     let root = verifier.trust_root().as_sigstore();
     let issuer = crate::fulcio::verify_chain(root, leaf, &evidence.chain, tsa_time)?;
     CertificateError::check_validity(tsa_time, info.not_before, info.not_after)?;

@@ -22,6 +22,7 @@
 pub mod error;
 pub mod license;
 pub mod model;
+mod ntia;
 pub mod validate;
 
 use std::cell::Cell;

@@ -23,7 +23,7 @@
 //! only leniently), undefined `LicenseRef-`s, unknown relationship types,
 //! and a document that describes nothing.
 //!
-//! Separately, the NTIA minimum elements ([`NtiaReport`]): supplier,
+//! Separately, the NTIA minimum elements ([`NtiaReport`], counted in `ntia.rs`): supplier,
 //! component name, version, a unique identifier (purl, CPE or SWID) for
 //! every package; a dependency relationship for every package and a
 //! described root; the SBOM's author and timestamp.
@@ -42,11 +42,11 @@ use serde::Serialize;
 
 use super::license::{LicenseChecker, LicenseVerdict};
 use super::model::{Checksum, Document, Package};
+use super::ntia::ntia;
+pub use super::ntia::{NtiaElement, NtiaReport};
 
 /// Findings kept in a report; further ones are only counted.
 pub const MAX_FINDINGS: usize = 1000;
-/// Example paths kept per NTIA element.
-const MAX_EXAMPLES: usize = 5;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,28 +69,6 @@ pub struct Finding {
     pub rule: &'static str,
     /// What was expected and what was found.
     pub message: String,
-}
-
-/// One NTIA minimum element.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NtiaElement {
-    /// The element's name.
-    pub element: &'static str,
-    /// Whether the whole document satisfies it.
-    pub satisfied: bool,
-    /// How many places lack it.
-    pub missing: usize,
-    /// Paths of the first few that lack it.
-    pub examples: Vec<String>,
-}
-
-/// The NTIA minimum elements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NtiaReport {
-    /// Whether all elements are satisfied.
-    pub conformant: bool,
-    /// Each element.
-    pub elements: Vec<NtiaElement>,
 }
 
 /// The validation report of one SPDX document.
@@ -184,45 +162,12 @@ impl Findings {
     }
 }
 
-/// An NTIA element being counted.
-struct Element {
-    name: &'static str,
-    missing: usize,
-    examples: Vec<String>,
-}
-
-impl Element {
-    fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            missing: 0,
-            examples: Vec::new(),
-        }
-    }
-
-    fn lacks(&mut self, path: impl FnOnce() -> String) {
-        self.missing += 1;
-        if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(path());
-        }
-    }
-
-    fn finish(self) -> NtiaElement {
-        NtiaElement {
-            element: self.name,
-            satisfied: self.missing == 0,
-            missing: self.missing,
-            examples: self.examples,
-        }
-    }
-}
-
 /// A value for a message: quoted, or `none`.
 fn shown(v: Option<&str>) -> String {
     v.map_or_else(|| "none".to_string(), |s| format!("{s:?}"))
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
+pub(super) fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -731,70 +676,6 @@ fn check_relationships(
         mark(ids.get(id.as_str()).copied());
     }
     (related, describes)
-}
-
-fn ntia(doc: &Document, related: &[bool], describes: usize) -> NtiaReport {
-    let mut supplier = Element::new("supplier name");
-    let mut name = Element::new("component name");
-    let mut version = Element::new("version");
-    let mut identifier = Element::new("unique identifier (purl, CPE or SWID)");
-    let mut relationship = Element::new("dependency relationship");
-    let mut author = Element::new("author of SBOM data");
-    let mut timestamp = Element::new("timestamp");
-
-    for (i, p) in doc.packages.iter().enumerate() {
-        let path = |field: &str| format!("$.packages[{i}].{field}");
-        if non_empty(&p.supplier).is_none_or(|s| s == "NOASSERTION" || s == "NONE") {
-            supplier.lacks(|| path("supplier"));
-        }
-        if non_empty(&p.name).is_none() {
-            name.lacks(|| path("name"));
-        }
-        if non_empty(&p.version_info).is_none() {
-            version.lacks(|| path("versionInfo"));
-        }
-        let has_identifier = p.external_refs.iter().any(|r| {
-            matches!(
-                r.reference_type.as_deref(),
-                Some("purl" | "cpe22Type" | "cpe23Type" | "swid")
-            ) && non_empty(&r.reference_locator).is_some()
-        });
-        if !has_identifier {
-            identifier.lacks(|| path("externalRefs"));
-        }
-        if !related.get(i).copied().unwrap_or(false) {
-            relationship.lacks(|| format!("$.packages[{i}]"));
-        }
-    }
-    if describes == 0 {
-        relationship.lacks(|| "$.relationships".into());
-    }
-    let creation = doc.creation_info.as_ref();
-    if creation.is_none_or(|c| c.creators.iter().all(|s| s.trim().is_empty())) {
-        author.lacks(|| "$.creationInfo.creators".into());
-    }
-    if creation
-        .and_then(|c| non_empty(&c.created))
-        .is_none_or(|t| t.parse::<jiff::Timestamp>().is_err())
-    {
-        timestamp.lacks(|| "$.creationInfo.created".into());
-    }
-    let elements: Vec<NtiaElement> = [
-        supplier,
-        name,
-        version,
-        identifier,
-        relationship,
-        author,
-        timestamp,
-    ]
-    .into_iter()
-    .map(Element::finish)
-    .collect();
-    NtiaReport {
-        conformant: elements.iter().all(|e| e.satisfied),
-        elements,
-    }
 }
 
 #[cfg(test)]
