@@ -42,6 +42,20 @@ func BenchmarkCgoCached(b *testing.B) {
 	benchVerify(b, backends["cgo"](b), benchRef(b))
 }
 
+// By tag: the verdict is cached, the tag's resolution is one registry
+// request (TestATagCostsOneRegistryRequestOnTopOfTheCache counts it).
+func BenchmarkCgoCachedTag(b *testing.B) {
+	benchVerify(b, backends["cgo"](b), benchTag(b))
+}
+
+func benchTag(b *testing.B) name.Reference {
+	tag, err := name.NewTag(env.registry+"/img/keyless:v1", name.Insecure)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tag
+}
+
 func BenchmarkCgoFresh(b *testing.B) {
 	benchVerify(b, backends["cgo"](b, WithCacheSize(-1)), benchRef(b))
 }

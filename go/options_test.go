@@ -180,3 +180,53 @@ func TestRekorLookupIsOptIn(t *testing.T) {
 	}
 	t.Logf("without a log: %s", offCode)
 }
+
+// A verified digest is answered from the cache without any registry
+// request; a tag costs one request on top (its resolution to the digest),
+// and nothing else: the verdict for that digest is the cached one. The
+// requests are counted by the proxy they go through.
+func TestATagCostsOneRegistryRequestOnTopOfTheCache(t *testing.T) {
+	p, stop, err := startProxy("flux", "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	proxyURL := &url.URL{Scheme: "http", User: url.UserPassword("flux", "s3cret"), Host: p.addr}
+	ctx := context.Background()
+	tag, err := name.NewTag(env.registry+"/img/keyless:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := backends["cgo"](t, goodIdentity(), WithProxy(proxyURL))
+	first, err := v.VerifyImage(ctx, tag)
+	if err != nil {
+		t.Fatalf("first verification: %v", err)
+	}
+	if first.Cached || first.Digest != env.digests["img/keyless:v1"] {
+		t.Fatalf("first verification: cached %v, digest %s", first.Cached, first.Digest)
+	}
+	cold := p.proxied.Load()
+	if cold < 2 {
+		t.Fatalf("a fresh verification made %d registry requests", cold)
+	}
+
+	again, err := v.VerifyImage(ctx, tag)
+	if err != nil {
+		t.Fatalf("by tag again: %v", err)
+	}
+	if !again.Cached || again.Digest != first.Digest {
+		t.Fatalf("by tag again: cached %v, digest %s", again.Cached, again.Digest)
+	}
+	if n := p.proxied.Load() - cold; n != 1 {
+		t.Fatalf("a cached verification by tag made %d registry requests, want 1", n)
+	}
+
+	before := p.proxied.Load()
+	byDigest, err := v.VerifyImage(ctx, digestRef(t, "img/keyless"))
+	if err != nil || !byDigest.Cached {
+		t.Fatalf("by digest: %v (cached %v)", err, byDigest != nil && byDigest.Cached)
+	}
+	if n := p.proxied.Load() - before; n != 0 {
+		t.Fatalf("a cached verification by digest made %d registry requests", n)
+	}
+}
