@@ -592,3 +592,81 @@ fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
         }
     }
 }
+
+#[test]
+fn a_p521_key_verifies_with_sha512_as_slsa_verifier_picks_it() {
+    // slsa-verifier hashes with SHA-512 for a P-521 key; the key and the
+    // signatures are OpenSSL's. A signature over SHA-256 of the same bytes
+    // is another signature and does not verify.
+    let dir = Dir::new("p521");
+    let private = dir.0.join("p521.key").display().to_string();
+    tool(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-out",
+            &private,
+        ],
+    );
+    let public = dir.write(
+        "p521.pub.pem",
+        tool("openssl", &["pkey", "-in", &private, "-pubout"]),
+    );
+    let openssh = dir.write(
+        "p521.pub",
+        tool("ssh-keygen", &["-i", "-m", "PKCS8", "-f", &public]),
+    );
+    let listed = tool("ssh-keygen", &["-l", "-E", "sha256", "-f", &openssh]);
+    let fingerprint = String::from_utf8(listed)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    let payload = serde_json::to_vec(&statement(predicate())).unwrap();
+    let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));
+    let sign = |digest: &str| {
+        let out = dir.0.join(format!("sig{digest}")).display().to_string();
+        tool(
+            "openssl",
+            &["dgst", digest, "-sign", &private, "-out", &out, &signed],
+        );
+        std::fs::read(&out).unwrap()
+    };
+    let (sha512, sha256) = (sign("-sha512"), sign("-sha256"));
+    let envelope = |keyid: &str, sig: &[u8]| {
+        json!({
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": STANDARD.encode(&payload),
+            "signatures": [{"keyid": keyid, "sig": STANDARD.encode(sig)}],
+        })
+    };
+    for (label, keyid, sig, passes) in [
+        ("fingerprint", fingerprint.as_str(), &sha512, true),
+        ("no-keyid", "", &sha512, true),
+        ("other-keyid", "SHA256:other", &sha512, false),
+        ("sha256", "", &sha256, false),
+    ] {
+        let c = Case {
+            vsa: dir.write(&format!("{label}.json"), envelope(keyid, sig).to_string()),
+            key: public.clone(),
+            dir: Dir::new(&format!("p521-{label}")),
+        };
+        let (code, json) = run(&c, &[]);
+        if passes {
+            assert_eq!(code, 0, "{label}: {json}");
+            assert_eq!(json["vsa"]["key_id"], fingerprint.as_str(), "{json}");
+        } else {
+            assert_eq!(code, 1, "{label}: {json}");
+            assert_eq!(
+                json["reason"]["slsa_verifier_error"], "ErrorNoValidSignature",
+                "{label}: {json}"
+            );
+        }
+    }
+}

@@ -192,8 +192,35 @@ pub struct VsaOptions {
 #[derive(Debug, Clone)]
 pub struct VsaKey {
     key: DerPublicKey,
-    scheme: sigstore_crypto::SigningScheme,
+    scheme: VsaScheme,
     key_id: String,
+}
+
+/// How a VSA key's signatures are checked: with the hash slsa-verifier
+/// picks for the key (SHA-256 for P-256 and RSA, SHA-384 for P-384,
+/// SHA-512 for P-521; Ed25519 as itself).
+#[derive(Debug, Clone, Copy)]
+enum VsaScheme {
+    /// The keys sigstore-crypto has a scheme for.
+    Sigstore(sigstore_crypto::SigningScheme),
+    /// ECDSA P-521 with SHA-512. sigstore-crypto 0.15 has no P-521 scheme
+    /// and slsa-verifier accepts these keys, so the signature is checked
+    /// with aws-lc-rs's own ECDSA P-521 verification (the crate the rest of
+    /// the core's hashing and signature checks already run on).
+    P521Sha512,
+}
+
+/// The OID of the named curve secp521r1 (RFC 5480 section 2.1.1.1).
+const SECP521R1: &str = "1.3.132.0.35";
+
+/// The EC point of a P-521 SubjectPublicKeyInfo, if it is one.
+fn p521_point(spki_der: &[u8]) -> Option<&[u8]> {
+    use der::Decode as _;
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
+    let curve = spki.algorithm.parameters_oid().ok()?;
+    (spki.algorithm.oid.to_string() == "1.2.840.10045.2.1" && curve.to_string() == SECP521R1)
+        .then(|| spki.subject_public_key.as_bytes())
+        .flatten()
 }
 
 impl VsaKey {
@@ -206,11 +233,15 @@ impl VsaKey {
         let key = DerPublicKey::from_pem(pem).map_err(|e| VsaError::InvalidPublicKey {
             found: e.to_string(),
         })?;
-        let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key)
-            .map_err(|e| VsaError::InvalidPublicKey {
-                found: e.to_string(),
-            })?
-            .default_signing_scheme();
+        let scheme = match sigstore_crypto::KeyAlgorithm::from_spki(&key) {
+            Ok(algorithm) => VsaScheme::Sigstore(algorithm.default_signing_scheme()),
+            Err(_) if p521_point(key.as_bytes()).is_some() => VsaScheme::P521Sha512,
+            Err(e) => {
+                return Err(VsaError::InvalidPublicKey {
+                    found: e.to_string(),
+                })
+            }
+        };
         let key_id = match key_id.filter(|k| !k.is_empty()) {
             Some(k) => k.to_string(),
             None => ssh_fingerprint(key.as_bytes()).unwrap_or_default(),
@@ -456,14 +487,23 @@ fn verify_signature(env: &Envelope, payload: &[u8], key: &VsaKey) -> Result<(), 
             failures.push("signature is not base64".to_string());
             continue;
         };
-        match sigstore_crypto::verify_signature(
-            &key.key,
-            &pae,
-            &SignatureBytes::new(sig),
-            key.scheme,
-        ) {
+        let checked = match key.scheme {
+            VsaScheme::Sigstore(scheme) => {
+                sigstore_crypto::verify_signature(&key.key, &pae, &SignatureBytes::new(sig), scheme)
+                    .map_err(|e| e.to_string())
+            }
+            VsaScheme::P521Sha512 => p521_point(key.key.as_bytes())
+                .ok_or_else(|| "not a P-521 key".to_string())
+                .and_then(|point| {
+                    use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P521_SHA512_ASN1};
+                    UnparsedPublicKey::new(&ECDSA_P521_SHA512_ASN1, point)
+                        .verify(&pae, &sig)
+                        .map_err(|_| "ECDSA P-521 signature does not verify".to_string())
+                }),
+        };
+        match checked {
             Ok(()) => return Ok(()),
-            Err(e) => failures.push(e.to_string()),
+            Err(e) => failures.push(e),
         }
     }
     if failures.is_empty() {
