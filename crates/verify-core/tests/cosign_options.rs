@@ -251,7 +251,7 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
                 verifier: &verifier,
                 source: &repo,
                 policy: &policy,
-                options: options,
+                options,
             },
             &request,
         )
