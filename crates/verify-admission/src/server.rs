@@ -66,6 +66,11 @@ pub fn build_engine(
         Some(path) => {
             let root = TrustRoot::from_file(path, &limits)
                 .map_err(|e| StartError::Trust(format!("--trusted-root: {e}")))?;
+            // A server checks every chain of the file before it is ready,
+            // so a broken root stops the start rather than denying at the
+            // first image (a one-shot CLI checks only the chains it uses).
+            root.check_all_chains()
+                .map_err(|e| StartError::Trust(format!("--trusted-root: {e}")))?;
             if let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) {
                 metrics.set_trust_root_time(modified);
             }

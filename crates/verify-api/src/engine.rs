@@ -92,6 +92,9 @@ impl Engine {
             TrustRootSource::Json(value) => TrustRoot::from_json(&json_bytes(value), &limits),
         }
         .map_err(trust_root_error)?;
+        // Every chain is checked once, when the root is taken in: a broken
+        // root is refused here rather than at the first verification.
+        root.check_all_chains().map_err(trust_root_error)?;
         let trust = Trust::new(root)?;
         let request = Duration::from_millis(config.registry.timeout_ms.max(1));
         let registry_config = RegistryConfig {
@@ -151,6 +154,7 @@ impl Engine {
     /// match; calls already running finish with the root they started with.
     pub fn set_trusted_root(&self, json: &[u8]) -> Result<(), ApiError> {
         let root = TrustRoot::from_json(json, &Limits::default()).map_err(trust_root_error)?;
+        root.check_all_chains().map_err(trust_root_error)?;
         let trust = Trust::new(root)?;
         *self.inner.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trust);
         if let Some(cache) = &self.inner.cache {
@@ -216,6 +220,7 @@ impl Engine {
         }
         let limits = Limits::default();
         let root = TrustRoot::from_json(&bytes, &limits).map_err(trust_root_error)?;
+        root.check_all_chains().map_err(trust_root_error)?;
         let trust = Arc::new(Trust::new(root)?);
         self.inner.request_roots.insert(key, Arc::clone(&trust));
         Ok(trust)

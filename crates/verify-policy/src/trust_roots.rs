@@ -128,13 +128,15 @@ impl TrustRoots {
         }
         let limits = *self.default.limits();
         for (name, path) in files {
-            let root = TrustRoot::from_file(&path, &limits).map_err(|source| {
-                TrustRootsError::Invalid {
+            // Every chain is checked when the set is loaded (a reload with
+            // a broken root is refused and the last good set kept).
+            let root = TrustRoot::from_file(&path, &limits)
+                .and_then(|root| root.check_all_chains().map(|()| root))
+                .map_err(|source| TrustRootsError::Invalid {
                     name: name.clone(),
                     path: path.display().to_string(),
                     source: Box::new(source),
-                }
-            })?;
+                })?;
             let verifier = Verifier::new(root)
                 .map_err(|source| TrustRootsError::Verifier {
                     name: name.clone(),
