@@ -516,32 +516,21 @@ fn tool(program: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-#[test]
-fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
-    // go-securesystemslib derives an RSA key's ID as it does any other's
-    // (ssh.NewPublicKey handles RSA), so a signature naming another key ID
-    // is skipped for RSA keys as well. The key and signature are OpenSSL's
-    // (RSA PKCS#1 v1.5 with SHA-256, what slsa-verifier uses for RSA keys).
-    let dir = Dir::new("rsa");
-    let private = dir.0.join("rsa.key").display().to_string();
-    tool(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            &private,
-        ],
-    );
+/// A key pair OpenSSL generates in `dir` (`genpkey -algorithm ALG OPTS...`):
+/// the private key's path, the public key's PEM path, and its OpenSSH
+/// SHA-256 fingerprint as ssh-keygen computes it.
+fn openssl_key(dir: &Dir, name: &str, algorithm: &[&str]) -> (String, String, String) {
+    let private = dir.0.join(format!("{name}.key")).display().to_string();
+    let mut genpkey = vec!["genpkey", "-algorithm"];
+    genpkey.extend_from_slice(algorithm);
+    genpkey.extend_from_slice(&["-out", &private]);
+    tool("openssl", &genpkey);
     let public = dir.write(
-        "rsa.pub.pem",
+        &format!("{name}.pub.pem"),
         tool("openssl", &["pkey", "-in", &private, "-pubout"]),
     );
     let openssh = dir.write(
-        "rsa.pub",
+        &format!("{name}.pub"),
         tool("ssh-keygen", &["-i", "-m", "PKCS8", "-f", &public]),
     );
     let listed = tool("ssh-keygen", &["-l", "-E", "sha256", "-f", &openssh]);
@@ -551,6 +540,18 @@ fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
         .nth(1)
         .unwrap()
         .to_string();
+    (private, public, fingerprint)
+}
+
+#[test]
+fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
+    // go-securesystemslib derives an RSA key's ID as it does any other's
+    // (ssh.NewPublicKey handles RSA), so a signature naming another key ID
+    // is skipped for RSA keys as well. The key and signature are OpenSSL's
+    // (RSA PKCS#1 v1.5 with SHA-256, what slsa-verifier uses for RSA keys).
+    let dir = Dir::new("rsa");
+    let (private, public, fingerprint) =
+        openssl_key(&dir, "rsa", &["RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
 
     let payload = serde_json::to_vec(&statement(predicate())).unwrap();
     let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));
@@ -599,34 +600,8 @@ fn a_p521_key_verifies_with_sha512_as_slsa_verifier_picks_it() {
     // signatures are OpenSSL's. A signature over SHA-256 of the same bytes
     // is another signature and does not verify.
     let dir = Dir::new("p521");
-    let private = dir.0.join("p521.key").display().to_string();
-    tool(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-out",
-            &private,
-        ],
-    );
-    let public = dir.write(
-        "p521.pub.pem",
-        tool("openssl", &["pkey", "-in", &private, "-pubout"]),
-    );
-    let openssh = dir.write(
-        "p521.pub",
-        tool("ssh-keygen", &["-i", "-m", "PKCS8", "-f", &public]),
-    );
-    let listed = tool("ssh-keygen", &["-l", "-E", "sha256", "-f", &openssh]);
-    let fingerprint = String::from_utf8(listed)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let (private, public, fingerprint) =
+        openssl_key(&dir, "p521", &["EC", "-pkeyopt", "ec_paramgen_curve:P-521"]);
 
     let payload = serde_json::to_vec(&statement(predicate())).unwrap();
     let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));

@@ -74,24 +74,7 @@ pub(crate) async fn authorized_get(
             }
             request
         });
-        let client = inner
-            .http
-            .client(&url)
-            .map_err(|detail| SourceError::Transport {
-                what: what.to_string(),
-                detail,
-            })?;
-        let fetched = Http::fetch(
-            client,
-            inner.http.timeouts,
-            inner.http.retry,
-            make,
-            limit,
-            repo.budget.as_ref(),
-            inner.http.observe(kind),
-        )
-        .await
-        .map_err(|e| map_fetch_error(e, what))?;
+        let fetched = fetch(repo, &url, make, limit, kind, what).await?;
         if fetched.status == StatusCode::UNAUTHORIZED && !renewed {
             renewed = true;
             let token = authorize(repo, scheme, &credential, &fetched, what).await?;
@@ -100,6 +83,35 @@ pub(crate) async fn authorized_get(
         }
         return Ok(fetched);
     }
+}
+
+/// One request for `url` through the client for its scheme, with the
+/// client's timeouts and retries, at most `limit` bytes, charged to the
+/// repository's budget and counted as `kind`.
+async fn fetch(
+    repo: &Repository,
+    url: &str,
+    make: Arc<MakeRequest>,
+    limit: usize,
+    kind: RequestKind,
+    what: &str,
+) -> Result<Fetched, SourceError> {
+    let http = &repo.inner.http;
+    let client = http.client(url).map_err(|detail| SourceError::Transport {
+        what: what.to_string(),
+        detail,
+    })?;
+    Http::fetch(
+        client,
+        http.timeouts,
+        http.retry,
+        make,
+        limit,
+        repo.budget.as_ref(),
+        http.observe(kind),
+    )
+    .await
+    .map_err(|e| map_fetch_error(e, what))
 }
 
 /// The `Authorization` a `401` challenge asks for, with `credential` (the
@@ -253,24 +265,15 @@ async fn bearer_token(
         request
     });
     let token_what = format!("token for {what}");
-    let client = inner
-        .http
-        .client(&url)
-        .map_err(|detail| SourceError::Transport {
-            what: token_what.clone(),
-            detail,
-        })?;
-    let fetched = Http::fetch(
-        client,
-        inner.http.timeouts,
-        inner.http.retry,
+    let fetched = fetch(
+        repo,
+        &url,
         make,
         MAX_TOKEN_BYTES,
-        repo.budget.as_ref(),
-        inner.http.observe(RequestKind::Token),
+        RequestKind::Token,
+        &token_what,
     )
-    .await
-    .map_err(|e| map_fetch_error(e, &token_what))?;
+    .await?;
     if !fetched.status.is_success() {
         return Err(denied(format!(
             "the token service answered HTTP {} ({credential:?})",
