@@ -7,10 +7,10 @@
 
 mod image_env;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,58 +112,14 @@ fn failed(output: &Output) -> serde_json::Value {
 }
 
 /// A server answering every request with `respond(path, stream, own
-/// address)`, counting the body bytes it managed to write in `sent`.
-struct Raw {
-    addr: String,
-    stop: Arc<AtomicBool>,
-}
-
-type Respond = dyn Fn(&str, &mut TcpStream, &str) + Send + Sync;
-
-impl Raw {
-    fn start(respond: impl Fn(&str, &mut TcpStream, &str) + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let respond: Arc<Respond> = Arc::new(respond);
-        let me = addr.clone();
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let (respond, me) = (Arc::clone(&respond), me.clone());
-                        std::thread::spawn(move || {
-                            let _ = stream.set_nonblocking(false);
-                            let mut reader = BufReader::new(stream.try_clone().unwrap());
-                            let mut line = String::new();
-                            if reader.read_line(&mut line).is_err() {
-                                return;
-                            }
-                            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                            loop {
-                                let mut h = String::new();
-                                if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
-                                    break;
-                                }
-                            }
-                            let mut out = stream;
-                            respond(&path, &mut out, &me);
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Self { addr, stop }
-    }
-}
-
-impl Drop for Raw {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
+/// address)`.
+fn raw_server(respond: impl Fn(&str, &mut TcpStream, &str) + Send + Sync + 'static) -> RawServer {
+    RawServer::start(move |stream, me| {
+        if let Some(head) = read_head(&stream) {
+            let mut out = stream;
+            respond(&head.path, &mut out, me);
+        }
+    })
 }
 
 /// Write `head`, then up to `total` bytes of `fill` in 1 MiB chunks until
@@ -188,7 +144,7 @@ fn a_token_streamed_without_a_length_is_cut_off_and_memory_stays_bounded() {
     // 1.5 GiB of token, no Content-Length, until the connection closes.
     let sent = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&sent);
-    let server = Raw::start(move |path, out, me| {
+    let server = raw_server(move |path, out, me| {
         if !path.starts_with("/token") {
             let challenge = format!(
                 "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://{me}/token\",service=\"test\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -221,7 +177,7 @@ fn a_token_streamed_without_a_length_is_cut_off_and_memory_stays_bounded() {
 fn a_manifest_streamed_without_a_length_is_cut_off_and_memory_stays_bounded() {
     let sent = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&sent);
-    let server = Raw::start(move |path, out, _| {
+    let server = raw_server(move |path, out, _| {
         if path == "/v2/" {
             let _ = out
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");

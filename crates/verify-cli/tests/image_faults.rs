@@ -9,8 +9,8 @@
 
 mod image_env;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,74 +27,36 @@ struct Asked {
     path: String,
 }
 
-/// Writes the raw answer to one request.
-type Fault = dyn Fn(&Asked, &mut TcpStream, &str) + Send + Sync;
-
 /// A registry-shaped server: `/v2/` answers 200, every other request is
 /// answered by the fault.
 struct FaultyServer {
     addr: String,
-    stop: Arc<AtomicBool>,
+    _raw: RawServer,
     /// Body bytes written, for faults that stream.
     sent: Arc<AtomicU64>,
 }
 
 impl FaultyServer {
     fn start(fault: impl Fn(&Asked, &mut TcpStream, &str) + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let fault: Arc<Fault> = Arc::new(fault);
-        let me = addr.clone();
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let fault = Arc::clone(&fault);
-                        let me = me.clone();
-                        std::thread::spawn(move || serve(stream, &*fault, &me));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
+        let raw = RawServer::start(move |stream, me| {
+            let Some(head) = read_head(&stream) else {
+                return;
+            };
+            let mut out = stream;
+            if head.path == "/v2/" {
+                let _ = out.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+                return;
             }
+            fault(&Asked { path: head.path }, &mut out, me);
         });
         Self {
-            addr,
-            stop,
+            addr: raw.addr.clone(),
+            _raw: raw,
             sent: Arc::new(AtomicU64::new(0)),
         }
     }
-}
-
-impl Drop for FaultyServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-fn serve(stream: TcpStream, fault: &Fault, me: &str) {
-    let _ = stream.set_nonblocking(false);
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
-            break;
-        }
-    }
-    let mut out = stream;
-    if path == "/v2/" {
-        let _ =
-            out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
-        return;
-    }
-    fault(&Asked { path }, &mut out, me);
 }
 
 fn answer(out: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {

@@ -62,27 +62,33 @@ impl Response {
 
 type Handler = dyn Fn(Request) -> Response + Send + Sync;
 
-/// A minimal HTTP/1.1 server (one request per connection), for the tests'
-/// Rekor log and registry proxy.
-pub struct Server {
+/// A server on 127.0.0.1:0 that hands each connection, on its own thread,
+/// to `handle(stream, own address)`; stopped when dropped. The tests'
+/// Rekor log and registry proxy ([`Server`]) and the faulty registries that
+/// write raw bytes (trickles, lying lengths) are all built on it.
+pub struct RawServer {
     pub addr: String,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Server {
-    pub fn start(handler: Arc<Handler>) -> Self {
+type Handle = dyn Fn(TcpStream, &str) + Send + Sync;
+
+impl RawServer {
+    pub fn start(handle: impl Fn(TcpStream, &str) + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let handle: Arc<Handle> = Arc::new(handle);
+        let me = addr.clone();
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let handler = Arc::clone(&handler);
-                        std::thread::spawn(move || serve(stream, &*handler));
+                        let (handle, me) = (Arc::clone(&handle), me.clone());
+                        std::thread::spawn(move || handle(stream, &me));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -94,13 +100,9 @@ impl Server {
             thread: Some(thread),
         }
     }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
 }
 
-impl Drop for Server {
+impl Drop for RawServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
@@ -109,28 +111,28 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler) {
+/// A request's line and headers, read from its connection (waiting at most
+/// 30 s); `reader` is left at the body.
+pub struct Head {
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
+    pub reader: BufReader<TcpStream>,
+}
+
+pub fn read_head(stream: &TcpStream) -> Option<Head> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
-    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    let (method, path) = (method.to_string(), path.to_string());
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut headers = BTreeMap::new();
     loop {
         let mut h = String::new();
-        if reader.read_line(&mut h).is_err() {
-            return;
-        }
+        reader.read_line(&mut h).ok()?;
         let h = h.trim_end();
         if h.is_empty() {
             break;
@@ -139,6 +141,45 @@ fn serve(stream: TcpStream, handler: &Handler) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    Some(Head {
+        method,
+        path,
+        headers,
+        reader,
+    })
+}
+
+/// A minimal HTTP/1.1 server (one request per connection), for the tests'
+/// Rekor log and registry proxy.
+pub struct Server {
+    pub addr: String,
+    _raw: RawServer,
+}
+
+impl Server {
+    pub fn start(handler: Arc<Handler>) -> Self {
+        let raw = RawServer::start(move |stream, _| serve(stream, &*handler));
+        Self {
+            addr: raw.addr.clone(),
+            _raw: raw,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler) {
+    let Some(Head {
+        method,
+        path,
+        headers,
+        mut reader,
+    }) = read_head(&stream)
+    else {
+        return;
+    };
     let length: usize = headers
         .get("content-length")
         .and_then(|v| v.parse().ok())
