@@ -422,3 +422,61 @@ pub fn skopeo_push(registry: &Registry, repo: &str, tag: &str) -> Pushed {
         media_type: OCI_MANIFEST.into(),
     }
 }
+
+/// What an image test starts from: a [`Registry`] on loopback with its
+/// [`Pusher`], a [`TestSigstore`](crate::TestSigstore), and that
+/// Sigstore's trusted root written to `root` in a temporary directory.
+pub struct World {
+    /// The Sigstore that signs.
+    pub sigstore: crate::TestSigstore,
+    /// The running registry.
+    pub registry: Registry,
+    /// Writes to the registry.
+    pub pusher: Pusher,
+    /// The world's temporary directory (removed when dropped).
+    pub dir: TempDir,
+    /// The Sigstore's `trusted_root.json`, in `dir`.
+    pub root: PathBuf,
+}
+
+impl World {
+    /// A new world; `label` names its temporary directory.
+    pub fn new(label: &str) -> Self {
+        let sigstore = crate::TestSigstore::new();
+        let registry = Registry::start();
+        let pusher = registry.pusher();
+        let dir = TempDir::new(label);
+        let root = dir.path().join("trusted_root.json");
+        std::fs::write(&root, sigstore.trusted_root_json()).expect("write the trusted root");
+        Self {
+            sigstore,
+            registry,
+            pusher,
+            dir,
+            root,
+        }
+    }
+
+    /// `127.0.0.1:<port>` of the registry.
+    pub fn addr(&self) -> &str {
+        &self.registry.addr
+    }
+}
+
+/// Sign `image` (pushed as `repo` on the registry at `addr`) keylessly as
+/// `options` say, and push the signature, its bundle annotation included,
+/// under cosign's `.sig` tag.
+pub fn sign_image(
+    sigstore: &crate::TestSigstore,
+    pusher: &Pusher,
+    addr: &str,
+    repo: &str,
+    image: &Pushed,
+    options: &crate::SignOptions,
+) {
+    let payload =
+        crate::cosign::simple_signing_payload(&format!("{addr}/{repo}"), &image.digest, None);
+    let signed = sigstore.sign(&payload, options).expect("sign");
+    let layer = crate::cosign::signature_layer(sigstore, &payload, &signed, true).expect("layer");
+    pusher.cosign_manifest(repo, &format!("sha256-{}.sig", image.hex()), &[layer]);
+}

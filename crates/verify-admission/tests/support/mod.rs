@@ -15,7 +15,6 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use verify_testkit::cosign::{signature_layer, simple_signing_payload};
 use verify_testkit::tls::TlsIdentity;
 use verify_testkit::{SignOptions, TestSigstore};
 
@@ -26,7 +25,7 @@ pub mod oci;
 #[allow(unused_imports)]
 pub use image_env::{Fault, Proxy};
 pub use verify_testkit::oci::{Pushed, TempDir};
-pub use verify_testkit::registry::{Pusher, Registry};
+pub use verify_testkit::registry::{self, Pusher, Registry};
 
 pub const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 
@@ -51,30 +50,21 @@ pub fn keyless_policy(name: &str, glob: &str, mode: &str) -> String {
     )
 }
 
-/// A registry and a test Sigstore with its trusted root on disk.
-pub struct World {
-    pub sigstore: TestSigstore,
-    pub registry: Registry,
-    pub pusher: Pusher,
-    pub dir: TempDir,
-    pub root: PathBuf,
+/// A registry and a test Sigstore with its trusted root on disk
+/// (verify-testkit's [`registry::World`]), and what the webhook tests do
+/// with them.
+pub struct World(registry::World);
+
+impl std::ops::Deref for World {
+    type Target = registry::World;
+    fn deref(&self) -> &registry::World {
+        &self.0
+    }
 }
 
 impl World {
     pub fn new() -> Self {
-        let sigstore = TestSigstore::new();
-        let registry = Registry::start();
-        let pusher = registry.pusher();
-        let dir = TempDir::new("admission-world");
-        let root = dir.path().join("trusted_root.json");
-        std::fs::write(&root, sigstore.trusted_root_json()).unwrap();
-        Self {
-            sigstore,
-            registry,
-            pusher,
-            dir,
-            root,
-        }
+        Self(registry::World::new("admission-world"))
     }
 
     /// A world around a registry already running at `addr` (no process
@@ -96,15 +86,14 @@ impl World {
 
     /// Sign `image` keylessly as `options` say, bundle annotation included.
     pub fn sign(&self, repo: &str, image: &Pushed, options: &SignOptions) {
-        let payload = simple_signing_payload(
-            &format!("{}/{repo}", self.registry.addr),
-            &image.digest,
-            None,
+        registry::sign_image(
+            &self.sigstore,
+            &self.pusher,
+            self.addr(),
+            repo,
+            image,
+            options,
         );
-        let signed = self.sigstore.sign(&payload, options).unwrap();
-        let layer = signature_layer(&self.sigstore, &payload, &signed, true).unwrap();
-        self.pusher
-            .cosign_manifest(repo, &format!("sha256-{}.sig", image.hex()), &[layer]);
     }
 }
 
@@ -118,11 +107,14 @@ pub struct WorldAt {
 impl WorldAt {
     /// Sign `image` keylessly, bundle annotation included.
     pub fn sign(&self, repo: &str, image: &Pushed, options: &SignOptions) {
-        let payload = simple_signing_payload(&format!("{}/{repo}", self.addr), &image.digest, None);
-        let signed = self.sigstore.sign(&payload, options).unwrap();
-        let layer = signature_layer(&self.sigstore, &payload, &signed, true).unwrap();
-        self.pusher
-            .cosign_manifest(repo, &format!("sha256-{}.sig", image.hex()), &[layer]);
+        registry::sign_image(
+            &self.sigstore,
+            &self.pusher,
+            &self.addr,
+            repo,
+            image,
+            options,
+        );
     }
 }
 

@@ -5,42 +5,28 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use crate::image_env::*;
 use verify_testkit::cosign::{signature_layer, simple_signing_payload, CosignLayer};
-use verify_testkit::{SignOptions, SignedBundle, TestSigstore};
+use verify_testkit::registry;
+use verify_testkit::{SignOptions, SignedBundle};
 
 pub const ISSUER: &str = verify_testkit::GITHUB_ACTIONS_ISSUER;
 
-/// A registry, a test Sigstore and its trusted root on disk.
-pub struct World {
-    pub sigstore: TestSigstore,
-    pub registry: Registry,
-    pub pusher: Pusher,
-    pub dir: TempDir,
-    pub root: PathBuf,
+/// A registry, a test Sigstore and its trusted root on disk
+/// (verify-testkit's [`registry::World`]), and what the image tests do with
+/// them.
+pub struct World(registry::World);
+
+impl std::ops::Deref for World {
+    type Target = registry::World;
+    fn deref(&self) -> &registry::World {
+        &self.0
+    }
 }
 
 impl World {
     pub fn new() -> Self {
-        let sigstore = TestSigstore::new();
-        let registry = Registry::start();
-        let pusher = registry.pusher();
-        let dir = TempDir::new("image-test");
-        let root = dir.path().join("trusted_root.json");
-        std::fs::write(&root, sigstore.trusted_root_json()).unwrap();
-        Self {
-            sigstore,
-            registry,
-            pusher,
-            dir,
-            root,
-        }
-    }
-
-    pub fn addr(&self) -> &str {
-        &self.registry.addr
+        Self(registry::World::new("image-test"))
     }
 
     pub fn by_digest(&self, repo: &str, image: &Pushed) -> String {
@@ -85,9 +71,15 @@ impl World {
     /// Sign `image` keylessly (bundle annotation included) under its
     /// `.sig` tag.
     pub fn sign(&self, repo: &str, image: &Pushed) {
-        let (layer, _) = self.signature(repo, &image.digest, None, &SignOptions::default(), true);
-        self.pusher
-            .cosign_manifest(repo, &format!("sha256-{}.sig", image.hex()), &[layer]);
+        let options = SignOptions::default();
+        registry::sign_image(
+            &self.sigstore,
+            &self.pusher,
+            self.addr(),
+            repo,
+            image,
+            &options,
+        );
     }
 
     pub fn run(&self, command: &str, image: &str, extra: &[&str]) -> std::process::Output {
