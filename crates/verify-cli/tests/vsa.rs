@@ -543,6 +543,28 @@ fn openssl_key(dir: &Dir, name: &str, algorithm: &[&str]) -> (String, String, St
     (private, public, fingerprint)
 }
 
+/// OpenSSL's signature (`dgst DIGEST -sign`) over the DSSE PAE of an
+/// in-toto `payload`.
+fn openssl_sign(dir: &Dir, private: &str, digest: &str, payload: &[u8]) -> Vec<u8> {
+    let signed = dir.write("pae", pae("application/vnd.in-toto+json", payload));
+    let out = dir.0.join(format!("sig{digest}")).display().to_string();
+    tool(
+        "openssl",
+        &["dgst", digest, "-sign", private, "-out", &out, &signed],
+    );
+    std::fs::read(&out).unwrap()
+}
+
+/// An in-toto DSSE envelope of `payload` with one signature, `sig`, naming
+/// `keyid`.
+fn signed_envelope(payload: &[u8], keyid: &str, sig: &[u8]) -> Value {
+    json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": STANDARD.encode(payload),
+        "signatures": [{"keyid": keyid, "sig": STANDARD.encode(sig)}],
+    })
+}
+
 #[test]
 fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
     // go-securesystemslib derives an RSA key's ID as it does any other's
@@ -554,22 +576,8 @@ fn an_rsa_key_is_named_by_its_openssh_fingerprint_too() {
         openssl_key(&dir, "rsa", &["RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
 
     let payload = serde_json::to_vec(&statement(predicate())).unwrap();
-    let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));
-    let sig_path = dir.0.join("sig").display().to_string();
-    tool(
-        "openssl",
-        &[
-            "dgst", "-sha256", "-sign", &private, "-out", &sig_path, &signed,
-        ],
-    );
-    let sig = std::fs::read(&sig_path).unwrap();
-    let envelope = |keyid: &str| {
-        json!({
-            "payloadType": "application/vnd.in-toto+json",
-            "payload": STANDARD.encode(&payload),
-            "signatures": [{"keyid": keyid, "sig": STANDARD.encode(&sig)}],
-        })
-    };
+    let sig = openssl_sign(&dir, &private, "-sha256", &payload);
+    let envelope = |keyid: &str| signed_envelope(&payload, keyid, &sig);
     for (keyid, passes) in [
         (fingerprint.as_str(), true),
         ("", true),
@@ -604,23 +612,9 @@ fn a_p521_key_verifies_with_sha512_as_slsa_verifier_picks_it() {
         openssl_key(&dir, "p521", &["EC", "-pkeyopt", "ec_paramgen_curve:P-521"]);
 
     let payload = serde_json::to_vec(&statement(predicate())).unwrap();
-    let signed = dir.write("pae", pae("application/vnd.in-toto+json", &payload));
-    let sign = |digest: &str| {
-        let out = dir.0.join(format!("sig{digest}")).display().to_string();
-        tool(
-            "openssl",
-            &["dgst", digest, "-sign", &private, "-out", &out, &signed],
-        );
-        std::fs::read(&out).unwrap()
-    };
-    let (sha512, sha256) = (sign("-sha512"), sign("-sha256"));
-    let envelope = |keyid: &str, sig: &[u8]| {
-        json!({
-            "payloadType": "application/vnd.in-toto+json",
-            "payload": STANDARD.encode(&payload),
-            "signatures": [{"keyid": keyid, "sig": STANDARD.encode(sig)}],
-        })
-    };
+    let sha512 = openssl_sign(&dir, &private, "-sha512", &payload);
+    let sha256 = openssl_sign(&dir, &private, "-sha256", &payload);
+    let envelope = |keyid: &str, sig: &[u8]| signed_envelope(&payload, keyid, sig);
     for (label, keyid, sig, passes) in [
         ("fingerprint", fingerprint.as_str(), &sha512, true),
         ("no-keyid", "", &sha512, true),
