@@ -23,7 +23,8 @@ use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{Bundle, Sha256Hash};
 
 use crate::artifact::{
-    check_binding, check_typed_binding, Artifact, ArtifactDigest, HashingReader,
+    check_binding, check_typed_binding, sha384_subjects, Artifact, ArtifactDigest, Binding,
+    HashingReader, TypedDigest,
 };
 use crate::cache::VerdictCache;
 use crate::error::{CertificateError, VerifyError};
@@ -316,13 +317,28 @@ impl Verifier {
         // Steps 4 and 5.
         let (result, digest) = match artifact {
             Artifact::TypedDigest(typed) => {
-                let handed = check_typed_binding(bundle, &typed)?;
+                let handed = match check_typed_binding(bundle, &typed)? {
+                    Binding::Delegate(handed) => handed,
+                    Binding::Own => return self.verify_own(bundle, policy, &typed),
+                };
                 let result = self.inner.verify(handed, bundle, sigstore_policy.as_ref());
                 let result =
                     result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
                 return self.verdict(bundle, has_cert, result, typed.to_string());
             }
             Artifact::Bytes(bytes) => {
+                // A subject named by SHA-384 alone: hash with SHA-384 (only
+                // then) and, if that subject is the artifact, verify here.
+                // A statement with nothing else to bind by reports the
+                // SHA-384 mismatch.
+                if let (true, delegate_binds) = sha384_subjects(bundle) {
+                    let typed = TypedDigest::sha384_of(bytes);
+                    match check_typed_binding(bundle, &typed) {
+                        Ok(Binding::Own) => return self.verify_own(bundle, policy, &typed),
+                        Err(e) if !delegate_binds => return Err(e),
+                        _ => {}
+                    }
+                }
                 let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
                 check_binding(bundle, &digest)?;
                 (
@@ -359,6 +375,18 @@ impl Verifier {
         };
         let result = result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
         self.verdict(bundle, has_cert, result, digest.to_string())
+    }
+
+    /// Verify a DSSE bundle the delegate cannot bind (its subject is named
+    /// by SHA-384 alone) with [`crate::dsse_bundle`], after the same steps
+    /// 2 and 3.
+    fn verify_own(
+        &self,
+        bundle: &Bundle,
+        policy: &Policy,
+        subject: &TypedDigest,
+    ) -> Result<Verified, VerifyError> {
+        crate::dsse_bundle::verify(self.trust_root.as_sigstore(), bundle, policy, subject)
     }
 
     /// The verdict for a bundle the delegate verified.
