@@ -248,21 +248,19 @@ impl Verifier {
         result
     }
 
-    /// [`Self::verify_delegated`] without the CA chain check.
-    fn delegate(
-        &self,
+    /// Steps 2 and 3: the bundle kind against the policy and, for keyless
+    /// bundles, the identity policy, before any cryptography; the policy
+    /// for `sigstore-verify`. [`crate::dsse_bundle`] runs after the same
+    /// steps.
+    pub(crate) fn check_signer(
         bundle: &Bundle,
-        artifact: Artifact<'_>,
-        bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
-    ) -> Result<Verified, VerifyError> {
-        let _memo = crate::signature_memo::enter(&self.memo);
+    ) -> Result<Box<dyn sigstore_verify::Policy>, VerifyError> {
         let has_cert = !matches!(
             bundle.verification_material.content,
             VerificationMaterialContent::PublicKey(_)
         );
-        // Steps 2 and 3: bundle kind and identity, before any cryptography.
-        let sigstore_policy: Box<dyn sigstore_verify::Policy> = match policy {
+        Ok(match policy {
             Policy::Identity(identity) => {
                 if !has_cert {
                     return Err(PolicyError::WrongBundleKind {
@@ -312,7 +310,23 @@ impl Verifier {
                 }
                 Box::new(p)
             }
-        };
+        })
+    }
+
+    /// [`Self::verify_delegated`] without the CA chain check.
+    fn delegate(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let _memo = crate::signature_memo::enter(&self.memo);
+        let has_cert = !matches!(
+            bundle.verification_material.content,
+            VerificationMaterialContent::PublicKey(_)
+        );
+        let sigstore_policy = Self::check_signer(bundle, policy)?;
 
         // Steps 4 and 5.
         let (result, digest) = match artifact {
