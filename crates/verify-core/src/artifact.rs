@@ -122,9 +122,14 @@ impl TypedDigest {
 
     /// The SHA-384 digest of `bytes`.
     pub(crate) fn sha384_of(bytes: &[u8]) -> Self {
+        Self::sha384(crate::digest::sha384(bytes))
+    }
+
+    /// A SHA-384 digest.
+    pub(crate) fn sha384(bytes: [u8; 48]) -> Self {
         Self {
             algorithm: DigestAlgorithm::Sha384,
-            bytes: crate::digest::sha384(bytes).to_vec(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -177,7 +182,9 @@ pub enum Artifact<'a> {
     Bytes(&'a [u8]),
     /// The artifact's digest; the bytes are not needed.
     Digest(ArtifactDigest),
-    /// A reader streamed to its end; its SHA-256 is computed on the way.
+    /// A reader streamed to its end; its SHA-256 is computed on the way
+    /// (its SHA-384 instead for a DSSE statement whose subjects are named by
+    /// SHA-384 alone).
     Reader(&'a mut dyn Read),
     /// The artifact's digest by any supported algorithm. A SHA-384 or
     /// SHA-512 digest can bind a DSSE statement that names the artifact by

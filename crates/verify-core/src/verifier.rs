@@ -12,7 +12,9 @@
 //!    chain at the signing time, SCT, Rekor SET, inclusion proof and signed
 //!    checkpoint (Rekor v1 and v2), RFC 3161 timestamps, the certificate's
 //!    validity at every verified time, the signature, and the log entry's
-//!    consistency with the bundle.
+//!    consistency with the bundle. A DSSE statement naming the artifact by
+//!    SHA-384 alone, which the delegate cannot bind, is verified instead by
+//!    `crate::dsse_bundle` with the same checks in the same order.
 //!
 //! Errors from step 5 are mapped into [`crate::error`]'s types.
 
@@ -369,6 +371,16 @@ impl Verifier {
                 )
             }
             Artifact::Reader(reader) => {
+                // A statement whose subjects are named by SHA-384 alone
+                // (nothing the delegate binds): stream the artifact
+                // through SHA-384 (constant memory) and verify here.
+                if sha384_subjects(bundle) == (true, false) {
+                    let mut hasher = crate::digest::Sha384::new();
+                    std::io::copy(reader, &mut hasher).map_err(VerifyError::ArtifactRead)?;
+                    let typed = TypedDigest::sha384(hasher.finish());
+                    check_typed_binding(bundle, &typed)?;
+                    return self.verify_own(bundle, policy, &typed);
+                }
                 let mut hashing = HashingReader {
                     inner: reader,
                     hasher: Sha256::new(),

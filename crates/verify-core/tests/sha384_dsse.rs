@@ -1,7 +1,7 @@
 //! DSSE bundles whose in-toto subject is named by SHA-384 alone, which
 //! sigstore-verify cannot bind, verified by the crate's own DSSE path
 //! through the public API: genuine ones verify (keyless and key-based,
-//! with a timestamp or not), and each broken one is refused with the
+//! with a timestamp or not; by digest, bytes and stream), and each broken one is refused with the
 //! reason the delegate gives for the same break on a SHA-256 subject.
 
 mod common;
@@ -88,6 +88,17 @@ fn genuine_sha384_only_bundles_verify_by_digest_and_by_bytes() {
         assert!(!v.signed_timestamps.is_empty(), "{name}: {v:?}");
         let b = common::verify(&signed, ARTIFACT).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(b.artifact_digest, v.artifact_digest, "{name}");
+        // Streamed, as the CLI reads large files: hashed with SHA-384.
+        let mut reader = std::io::Cursor::new(ARTIFACT);
+        let r = verifier()
+            .verify_bundle(json.as_bytes(), Artifact::Reader(&mut reader), &policy)
+            .unwrap_or_else(|e| panic!("{name}: streamed: {e}"));
+        assert_eq!(r.artifact_digest, v.artifact_digest, "{name}");
+        let mut other = std::io::Cursor::new(b"other bytes".as_slice());
+        let err = verifier()
+            .verify_bundle(json.as_bytes(), Artifact::Reader(&mut other), &policy)
+            .expect_err("other bytes streamed");
+        assert_eq!(err.code(), "artifact-mismatch", "{name}: {err}");
     }
 }
 
