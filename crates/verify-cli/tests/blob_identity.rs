@@ -95,6 +95,67 @@ fn the_artifact_may_be_given_as_its_sha512_or_sha384_digest() {
 }
 
 #[test]
+fn an_artifact_named_by_sha384_alone_verifies_by_digest_and_by_file() {
+    // sigstore-verify cannot bind such a statement; verify-core's own DSSE
+    // path verifies it.
+    let f = Fixture::new("digest384");
+    let options = SignOptions {
+        content: verify_testkit::Content::Dsse,
+        subject_algorithms: vec!["sha384"],
+        ..SignOptions::default()
+    };
+    let signed = f.bundle("bundle.json", options);
+    let statement: Value =
+        serde_json::from_slice(signed.dsse_payload.as_deref().expect("a DSSE bundle")).unwrap();
+    let digest = format!(
+        "sha384:{}",
+        statement["subject"][0]["digest"]["sha384"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(
+        statement["subject"][0]["digest"].as_object().unwrap().len(),
+        1,
+        "{statement}"
+    );
+    let identity = identity();
+    let mut args = keyless_args(&f, "bundle.json", &identity);
+
+    // The file: hashed with SHA-384 for the subject, and reported so.
+    let output = run_owned(&args);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let value = json(&output);
+    assert_eq!(value["artifact_digest"], digest.as_str());
+    assert_eq!(value["identity"], identity.as_str());
+    assert_eq!(value["tlog_verified"], Value::Bool(true));
+
+    // Its digest.
+    *args.last_mut().expect("artifact") = digest.clone();
+    let output = run_owned(&args);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(json(&output)["artifact_digest"], digest.as_str());
+
+    // Another file, or another SHA-384: not the subject.
+    *args.last_mut().expect("artifact") = f.write("other", b"other bytes");
+    assert_failure(&run_owned(&args), 1, "artifact-mismatch");
+    *args.last_mut().expect("artifact") = format!("sha384:{}", "ab".repeat(48));
+    assert_failure(&run_owned(&args), 1, "artifact-mismatch");
+
+    // A broken signature is still refused on this path.
+    f.bundle(
+        "corrupt.json",
+        SignOptions {
+            content: verify_testkit::Content::Dsse,
+            subject_algorithms: vec!["sha384"],
+            corrupt_signature: true,
+            ..SignOptions::default()
+        },
+    );
+    let args = keyless_args(&f, "corrupt.json", &identity);
+    assert_failure(&run_owned(&args), 1, "signature-invalid");
+}
+
+#[test]
 fn regexp_and_workflow_flags_follow_cosign() {
     let f = Fixture::new("regexp");
     f.bundle("bundle.json", SignOptions::default());

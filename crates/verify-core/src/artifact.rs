@@ -120,6 +120,19 @@ impl TypedDigest {
         Ok(Self { algorithm, bytes })
     }
 
+    /// The SHA-384 digest of `bytes`.
+    pub(crate) fn sha384_of(bytes: &[u8]) -> Self {
+        Self::sha384(crate::digest::sha384(bytes))
+    }
+
+    /// A SHA-384 digest.
+    pub(crate) fn sha384(bytes: [u8; 48]) -> Self {
+        Self {
+            algorithm: DigestAlgorithm::Sha384,
+            bytes: bytes.to_vec(),
+        }
+    }
+
     /// The algorithm.
     pub fn algorithm(&self) -> DigestAlgorithm {
         self.algorithm
@@ -169,7 +182,9 @@ pub enum Artifact<'a> {
     Bytes(&'a [u8]),
     /// The artifact's digest; the bytes are not needed.
     Digest(ArtifactDigest),
-    /// A reader streamed to its end; its SHA-256 is computed on the way.
+    /// A reader streamed to its end; its SHA-256 is computed on the way
+    /// (its SHA-384 instead for a DSSE statement whose subjects are named by
+    /// SHA-384 alone).
     Reader(&'a mut dyn Read),
     /// The artifact's digest by any supported algorithm. A SHA-384 or
     /// SHA-512 digest can bind a DSSE statement that names the artifact by
@@ -275,22 +290,32 @@ pub(crate) fn check_binding(bundle: &Bundle, digest: &ArtifactDigest) -> Result<
     }
 }
 
+/// How a bundle binds an artifact given by a typed digest.
+#[derive(Debug)]
+pub(crate) enum Binding {
+    /// `sigstore-verify` binds it: hand it this digest.
+    Delegate(sigstore_types::ArtifactDigest),
+    /// The subject naming the artifact carries neither a SHA-256 nor a
+    /// SHA-512 digest, which sigstore-verify 0.15.1 needs: verified by
+    /// [`crate::dsse_bundle`].
+    Own,
+}
+
 /// Check, before any cryptography, that `bundle` names `digest` by its
-/// algorithm, and return the digest to hand `sigstore-verify` as the
-/// artifact.
+/// algorithm, and say how the binding is verified.
 ///
 /// sigstore-verify 0.15.1 binds DSSE subjects by SHA-256 and SHA-512 only.
 /// A subject matched here by SHA-384 is handed on by another digest the
 /// same subject carries (the signed statement itself binds them together);
-/// a subject named by SHA-384 alone cannot be, and is refused as
-/// unsupported rather than accepted without the delegate's check.
+/// a subject named by SHA-384 alone cannot be, and goes to this crate's
+/// own path ([`Binding::Own`]).
 pub(crate) fn check_typed_binding(
     bundle: &Bundle,
     digest: &TypedDigest,
-) -> Result<sigstore_types::ArtifactDigest, crate::VerifyError> {
+) -> Result<Binding, crate::VerifyError> {
     if let Some(sha256) = digest.as_sha256() {
         check_binding(bundle, &sha256)?;
-        return Ok(digest.to_sigstore());
+        return Ok(Binding::Delegate(digest.to_sigstore()));
     }
     let SignatureContent::DsseEnvelope(env) = &bundle.content else {
         return Err(ArtifactError::AlgorithmNotBound {
@@ -309,21 +334,35 @@ pub(crate) fn check_typed_binding(
         .into());
     };
     if digest.algorithm == DigestAlgorithm::Sha512 {
-        return Ok(digest.to_sigstore());
+        return Ok(Binding::Delegate(digest.to_sigstore()));
     }
-    ["sha512", "sha256"]
+    Ok(["sha512", "sha256"]
         .into_iter()
         .find_map(|alg| {
             let value = subject.digest.get(alg)?;
             TypedDigest::parse(&format!("{alg}:{value}")).ok()
         })
-        .map(|d| d.to_sigstore())
-        .ok_or_else(|| crate::VerifyError::Unsupported {
-            detail: format!(
-                "subject {:?} is named by {name} only; sigstore-verify binds DSSE subjects by sha256 or sha512",
-                subject.name
-            ),
-        })
+        .map_or(Binding::Own, |d| Binding::Delegate(d.to_sigstore())))
+}
+
+/// Which digests the subjects of a DSSE bundle's statement carry: whether
+/// one is named by SHA-384 and neither SHA-256 nor SHA-512 (only then is an
+/// artifact given as bytes also hashed with SHA-384, see [`Binding::Own`]),
+/// and whether any carries a SHA-256 or SHA-512 the delegate can bind.
+pub(crate) fn sha384_subjects(bundle: &Bundle) -> (bool, bool) {
+    let SignatureContent::DsseEnvelope(env) = &bundle.content else {
+        return (false, true);
+    };
+    let subjects = crate::intoto::subjects_of_payload(env.payload.as_bytes());
+    let delegate = |s: &crate::intoto::Subject| {
+        s.digest.contains_key("sha256") || s.digest.contains_key("sha512")
+    };
+    (
+        subjects
+            .iter()
+            .any(|s| s.digest.contains_key("sha384") && !delegate(s)),
+        subjects.iter().any(delegate),
+    )
 }
 
 /// A reader that hashes what passes through it.

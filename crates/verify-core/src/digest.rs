@@ -91,6 +91,12 @@ hasher!(
     32
 );
 hasher!(
+    /// Incremental SHA-384.
+    Sha384,
+    digest::SHA384,
+    48
+);
+hasher!(
     /// Incremental SHA-512.
     Sha512,
     digest::SHA512,

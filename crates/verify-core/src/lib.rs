@@ -67,6 +67,7 @@ pub mod bundle;
 pub mod cache;
 pub mod cosign;
 pub mod digest;
+mod dsse_bundle;
 pub mod error;
 pub mod fips;
 pub(crate) mod fulcio;

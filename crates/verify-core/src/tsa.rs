@@ -63,6 +63,32 @@ pub(crate) fn verify_timestamp(
     }
 }
 
+/// Verify `token` over `signature` against each of `authorities` in turn;
+/// the first success gives the signed time. A token that an authority
+/// authenticated but whose time is outside that authority's window is
+/// `OutsideAuthorityValidity` (another authority's window does not rescue
+/// it), any other failure `Invalid` with the last reason.
+pub(crate) fn verify_against_authorities(
+    token: &TimestampToken,
+    signature: &SignatureBytes,
+    authorities: &[TsaAuthority],
+) -> Result<Timestamp, crate::error::TimestampError> {
+    use crate::error::TimestampError;
+    let mut last = String::from("the trusted root has no timestamp authority");
+    let mut outside = None;
+    for authority in authorities {
+        match verify_timestamp(token, signature, authority) {
+            Ok(time) => return Ok(time),
+            Err(Error::TimestampOutsideValidity { time }) => outside = Some(time),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(match outside {
+        Some(time) => TimestampError::OutsideAuthorityValidity { time },
+        None => TimestampError::Invalid { detail: last },
+    })
+}
+
 /// For a bundle with RFC 3161 timestamps whose `genTime` has fractional
 /// seconds (which `sigstore-verify` cannot read): verify each of those
 /// against the trusted TSAs here, and return the bundle without them (for
@@ -72,7 +98,6 @@ pub(crate) fn split_fractional(
     root: &sigstore_trust_root::TrustedRoot,
     bundle: &sigstore_types::Bundle,
 ) -> Result<Option<(sigstore_types::Bundle, Vec<Timestamp>)>, crate::VerifyError> {
-    use crate::error::TimestampError;
     let tokens = &bundle
         .verification_material
         .timestamp_verification_data
@@ -100,28 +125,11 @@ pub(crate) fn split_fractional(
             kept.push(token.clone());
             continue;
         }
-        let mut last = String::from("the trusted root has no timestamp authority");
-        let mut outside = None;
-        let time = authorities.iter().find_map(|authority| {
-            match verify_timestamp(&token.signed_timestamp, &signature, authority) {
-                Ok(time) => Some(time),
-                Err(Error::TimestampOutsideValidity { time }) => {
-                    outside = Some(time);
-                    None
-                }
-                Err(e) => {
-                    last = e.to_string();
-                    None
-                }
-            }
-        });
-        match (time, outside) {
-            (Some(time), _) => times.push(time),
-            (None, Some(time)) => {
-                return Err(TimestampError::OutsideAuthorityValidity { time }.into())
-            }
-            (None, None) => return Err(TimestampError::Invalid { detail: last }.into()),
-        }
+        times.push(verify_against_authorities(
+            &token.signed_timestamp,
+            &signature,
+            &authorities,
+        )?);
     }
     let mut stripped = bundle.clone();
     stripped

@@ -12,7 +12,9 @@
 //!    chain at the signing time, SCT, Rekor SET, inclusion proof and signed
 //!    checkpoint (Rekor v1 and v2), RFC 3161 timestamps, the certificate's
 //!    validity at every verified time, the signature, and the log entry's
-//!    consistency with the bundle.
+//!    consistency with the bundle. A DSSE statement naming the artifact by
+//!    SHA-384 alone, which the delegate cannot bind, is verified instead by
+//!    `crate::dsse_bundle` with the same checks in the same order.
 //!
 //! Errors from step 5 are mapped into [`crate::error`]'s types.
 
@@ -23,7 +25,8 @@ use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{Bundle, Sha256Hash};
 
 use crate::artifact::{
-    check_binding, check_typed_binding, Artifact, ArtifactDigest, HashingReader,
+    check_binding, check_typed_binding, sha384_subjects, Artifact, ArtifactDigest, Binding,
+    HashingReader, TypedDigest,
 };
 use crate::cache::VerdictCache;
 use crate::error::{CertificateError, VerifyError};
@@ -247,21 +250,19 @@ impl Verifier {
         result
     }
 
-    /// [`Self::verify_delegated`] without the CA chain check.
-    fn delegate(
-        &self,
+    /// Steps 2 and 3: the bundle kind against the policy and, for keyless
+    /// bundles, the identity policy, before any cryptography; the policy
+    /// for `sigstore-verify`. [`crate::dsse_bundle`] runs after the same
+    /// steps.
+    pub(crate) fn check_signer(
         bundle: &Bundle,
-        artifact: Artifact<'_>,
-        bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
-    ) -> Result<Verified, VerifyError> {
-        let _memo = crate::signature_memo::enter(&self.memo);
+    ) -> Result<Box<dyn sigstore_verify::Policy>, VerifyError> {
         let has_cert = !matches!(
             bundle.verification_material.content,
             VerificationMaterialContent::PublicKey(_)
         );
-        // Steps 2 and 3: bundle kind and identity, before any cryptography.
-        let sigstore_policy: Box<dyn sigstore_verify::Policy> = match policy {
+        Ok(match policy {
             Policy::Identity(identity) => {
                 if !has_cert {
                     return Err(PolicyError::WrongBundleKind {
@@ -311,18 +312,49 @@ impl Verifier {
                 }
                 Box::new(p)
             }
-        };
+        })
+    }
+
+    /// [`Self::verify_delegated`] without the CA chain check.
+    fn delegate(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        let _memo = crate::signature_memo::enter(&self.memo);
+        let has_cert = !matches!(
+            bundle.verification_material.content,
+            VerificationMaterialContent::PublicKey(_)
+        );
+        let sigstore_policy = Self::check_signer(bundle, policy)?;
 
         // Steps 4 and 5.
         let (result, digest) = match artifact {
             Artifact::TypedDigest(typed) => {
-                let handed = check_typed_binding(bundle, &typed)?;
+                let handed = match check_typed_binding(bundle, &typed)? {
+                    Binding::Delegate(handed) => handed,
+                    Binding::Own => return self.verify_own(bundle, policy, &typed),
+                };
                 let result = self.inner.verify(handed, bundle, sigstore_policy.as_ref());
                 let result =
                     result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
                 return self.verdict(bundle, has_cert, result, typed.to_string());
             }
             Artifact::Bytes(bytes) => {
+                // A subject named by SHA-384 alone: hash with SHA-384 (only
+                // then) and, if that subject is the artifact, verify here.
+                // A statement with nothing else to bind by reports the
+                // SHA-384 mismatch.
+                if let (true, delegate_binds) = sha384_subjects(bundle) {
+                    let typed = TypedDigest::sha384_of(bytes);
+                    match check_typed_binding(bundle, &typed) {
+                        Ok(Binding::Own) => return self.verify_own(bundle, policy, &typed),
+                        Err(e) if !delegate_binds => return Err(e),
+                        _ => {}
+                    }
+                }
                 let digest = bytes_digest.unwrap_or_else(|| ArtifactDigest::of(bytes));
                 check_binding(bundle, &digest)?;
                 (
@@ -339,6 +371,16 @@ impl Verifier {
                 )
             }
             Artifact::Reader(reader) => {
+                // A statement whose subjects are named by SHA-384 alone
+                // (nothing the delegate binds): stream the artifact
+                // through SHA-384 (constant memory) and verify here.
+                if sha384_subjects(bundle) == (true, false) {
+                    let mut hasher = crate::digest::Sha384::new();
+                    std::io::copy(reader, &mut hasher).map_err(VerifyError::ArtifactRead)?;
+                    let typed = TypedDigest::sha384(hasher.finish());
+                    check_typed_binding(bundle, &typed)?;
+                    return self.verify_own(bundle, policy, &typed);
+                }
                 let mut hashing = HashingReader {
                     inner: reader,
                     hasher: Sha256::new(),
@@ -359,6 +401,18 @@ impl Verifier {
         };
         let result = result.map_err(|e| refine(self.trust_root.as_sigstore(), bundle, e))?;
         self.verdict(bundle, has_cert, result, digest.to_string())
+    }
+
+    /// Verify a DSSE bundle the delegate cannot bind (its subject is named
+    /// by SHA-384 alone) with [`crate::dsse_bundle`], after the same steps
+    /// 2 and 3.
+    fn verify_own(
+        &self,
+        bundle: &Bundle,
+        policy: &Policy,
+        subject: &TypedDigest,
+    ) -> Result<Verified, VerifyError> {
+        crate::dsse_bundle::verify(self.trust_root.as_sigstore(), bundle, policy, subject)
     }
 
     /// The verdict for a bundle the delegate verified.

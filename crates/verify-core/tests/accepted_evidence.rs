@@ -6,7 +6,7 @@ mod common;
 
 use common::{sign, verifier, ARTIFACT};
 use verify_core::identity::{IdentityPolicy, StringMatcher};
-use verify_core::{Artifact, Policy, TypedDigest, VerifyError};
+use verify_core::{Artifact, Policy, TypedDigest};
 use verify_testkit::{Content, SanIdentity, SignOptions};
 
 const USERNAME: &str = "user!oidc.example";
@@ -124,22 +124,58 @@ fn sha384_subjects_bind_through_the_same_subjects_other_digest() {
         )
         .expect("a SHA-384 subject that also has a SHA-256 verifies");
 
-    // Named by SHA-384 alone, the delegate cannot bind it: refused as
-    // unsupported, never accepted unchecked.
+    // Named by SHA-384 alone, the delegate cannot bind it: verified by the
+    // crate's own DSSE path, by digest and by bytes (hashed with SHA-384).
     let alone = sign(SignOptions {
         content: Content::Dsse,
         subject_algorithms: vec!["sha384"],
         ..SignOptions::default()
     });
     let digest = digest_of(&statement_of(&alone), "sha384");
+    let policy = common::policy_for(&alone);
+    let v = verifier()
+        .verify_bundle(
+            alone.to_json().as_bytes(),
+            Artifact::TypedDigest(digest.clone()),
+            &policy,
+        )
+        .expect("a sha384-only subject verifies by digest");
+    assert_eq!(
+        v.artifact_digest.as_deref(),
+        Some(digest.to_string().as_str())
+    );
+    assert!(v.tlog_verified && v.sct_verified, "{v:?}");
+    assert_eq!(
+        v.identity,
+        alone.identity.as_ref().map(|i| i.as_str().to_string())
+    );
+    let by_bytes = verifier()
+        .verify_bundle(
+            alone.to_json().as_bytes(),
+            Artifact::Bytes(ARTIFACT),
+            &policy,
+        )
+        .expect("a sha384-only subject verifies by bytes");
+    assert_eq!(by_bytes.artifact_digest, v.artifact_digest);
+
+    // Other bytes, or another SHA-384, are not the subject.
     let err = verifier()
         .verify_bundle(
             alone.to_json().as_bytes(),
-            Artifact::TypedDigest(digest),
-            &common::policy_for(&alone),
+            Artifact::Bytes(b"other"),
+            &policy,
         )
-        .expect_err("sha384-only subjects are refused");
-    assert!(matches!(err, VerifyError::Unsupported { .. }), "{err:?}");
+        .expect_err("other bytes are refused");
+    assert_eq!(err.code(), "artifact-mismatch", "{err}");
+    let other = TypedDigest::parse(&format!("sha384:{}", "00".repeat(48))).unwrap();
+    let err = verifier()
+        .verify_bundle(
+            alone.to_json().as_bytes(),
+            Artifact::TypedDigest(other),
+            &policy,
+        )
+        .expect_err("another SHA-384 is refused");
+    assert_eq!(err.code(), "artifact-mismatch", "{err}");
 }
 
 #[test]

@@ -169,20 +169,41 @@ pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp,
             log_id: hex::encode(&rekor.log_id),
         })
     })?;
+    verify_set_signature(
+        key,
+        &rekor.body,
+        rekor.integrated_time,
+        &rekor.log_id,
+        rekor.log_index,
+        &rekor.signed_entry_timestamp,
+    )?;
+    Ok(time)
+}
+
+/// Check that `set` is `key`'s signature over the canonical JSON of an
+/// entry's `body` (base64), `integrated_time`, `log_id` (hex) and
+/// `log_index`: what a SET signs. Shared by the legacy layers' SET above
+/// and the bundle entries of [`crate::dsse_bundle`], whose callers choose
+/// the key (and report a missing one) as their format requires.
+pub(crate) fn verify_set_signature(
+    key: &sigstore_crypto::VerificationKey,
+    body: &[u8],
+    integrated_time: i64,
+    log_id: &[u8],
+    log_index: i64,
+    set: &[u8],
+) -> Result<(), VerifyError> {
+    let promise = |detail: String| VerifyError::from(TlogError::InclusionPromise { detail });
     let payload = serde_json::json!({
-        "body": STANDARD.encode(&rekor.body),
-        "integratedTime": rekor.integrated_time,
-        "logID": hex::encode(&rekor.log_id),
-        "logIndex": rekor.log_index,
+        "body": STANDARD.encode(body),
+        "integratedTime": integrated_time,
+        "logID": hex::encode(log_id),
+        "logIndex": log_index,
     });
     let canonical = serde_json_canonicalizer::to_vec(&payload)
         .map_err(|e| promise(format!("cannot canonicalize the SET payload: {e}")))?;
-    key.verify(
-        &canonical,
-        &SignatureBytes::new(rekor.signed_entry_timestamp.clone()),
-    )
-    .map_err(|e| promise(format!("SET does not verify: {e}")))?;
-    Ok(time)
+    key.verify(&canonical, &SignatureBytes::new(set.to_vec()))
+        .map_err(|e| promise(format!("SET does not verify: {e}")))
 }
 
 /// Who signed a legacy layer, checked at the log's `time`.

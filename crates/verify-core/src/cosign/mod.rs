@@ -39,7 +39,7 @@ pub mod claims;
 mod discovery;
 mod error;
 mod evidence;
-mod intoto_v001;
+pub(crate) mod intoto_v001;
 mod key;
 pub(crate) mod legacy;
 pub mod platform;
