@@ -15,12 +15,12 @@
 //! | concern | module |
 //! |---|---|
 //! | lenient document models, streaming | [`model`] |
-//! | license expressions (the `spdx` crate) | [`license`] |
+//! | license expressions (the `spdx` crate) | `license` (private) |
 //! | SPDX rules, NTIA minimum elements, the report | [`mod@validate`] |
 //! | unreadable or unparseable input | [`error`] |
 
 pub mod error;
-pub mod license;
+pub(crate) mod license;
 pub mod model;
 mod ntia;
 pub mod validate;

@@ -13,7 +13,7 @@
 //!
 //! Which predicate shape is expected depends on the builder that *signed*
 //! (from the certificate, not from the provenance): each builder produces
-//! known build types ([`build_types`]). The generic and container
+//! known build types (`build_types`). The generic and container
 //! generators produce only v0.2; the container-based builder only v1.0; the
 //! BYOB delegators either, with the BYOB build type.
 
@@ -32,10 +32,11 @@ pub use crate::intoto::{
     IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V02 as SLSA_V02, SLSA_PROVENANCE_V1 as SLSA_V1,
 };
 use build_type::version_name;
+pub(crate) use build_type::{build_types, SlsaVersion};
 pub use build_type::{
-    build_types, SlsaVersion, BYOB_BUILD_TYPE, CONTAINER_BASED_BUILD_TYPE, CONTAINER_BUILD_TYPE,
-    GENERIC_BUILD_TYPE, GITHUB_ACTIONS_BUILD_TYPE, GO_BUILD_TYPE, GO_LEGACY_BUILD_TYPES,
-    NPM_CLI_BUILD_TYPE, NPM_CLI_BUILD_TYPE_V2, NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE,
+    BYOB_BUILD_TYPE, CONTAINER_BASED_BUILD_TYPE, CONTAINER_BUILD_TYPE, GENERIC_BUILD_TYPE,
+    GITHUB_ACTIONS_BUILD_TYPE, GO_BUILD_TYPE, GO_LEGACY_BUILD_TYPES, NPM_CLI_BUILD_TYPE,
+    NPM_CLI_BUILD_TYPE_V2, NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE,
 };
 use schema::Header;
 pub(crate) use schema::{v02, v1, Statement, Subject};
