@@ -1,6 +1,7 @@
 //! `verify_core::cosign` as a library, over a caller-supplied
-//! `ImageSource`: an in-memory repository (`common::memory`) (as a webhook with its own cache
-//! or a test would supply), including one that lies about its content.
+//! `ImageSource`: the in-memory repository of `common::memory` (as a
+//! webhook with its own cache or a test would supply), including one that
+//! lies about its content.
 
 mod common;
 
