@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::memory::{Memory, NAME};
+use common::memory::{Lie, Memory, NAME};
 use verify_core::cosign::{self, CheckOptions, ImageError};
 use verify_core::oci::ManifestRef;
 use verify_core::{ArtifactDigest, IdentityPolicy, Policy, StringMatcher, TrustRoot, Verifier};
@@ -135,7 +135,11 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     assert_eq!(ok.len(), 1);
 
     // The same payload digest, other bytes.
-    *repo.lie.lock().unwrap() = Some((ArtifactDigest::of(&payload).to_string(), b"{}".to_vec()));
+    *repo.lie.lock().unwrap() = Some(Lie {
+        digest: ArtifactDigest::of(&payload).to_string(),
+        bytes: b"{}".to_vec(),
+        after: 0,
+    });
     match cosign::verify_image_signatures(
         &cosign::Check {
             verifier: &verifier,

@@ -14,13 +14,25 @@ use verify_testkit::oci::{self, OciSink, Pushed};
 /// The repository's name.
 pub const NAME: &str = "memory.test/app";
 
+/// Other bytes served for a blob: a source lying about its content.
+pub struct Lie {
+    /// The blob's `sha256:` digest.
+    pub digest: String,
+    /// What is served instead.
+    pub bytes: Vec<u8>,
+    /// How many reads are answered truthfully first (0: none).
+    pub after: usize,
+}
+
 /// An in-memory repository.
 #[derive(Default)]
 pub struct Memory {
     manifests: Mutex<BTreeMap<String, Vec<u8>>>,
     blobs: Mutex<BTreeMap<String, Vec<u8>>>,
-    /// Serve these bytes instead of the blob with this digest.
-    pub lie: Mutex<Option<(String, Vec<u8>)>>,
+    /// How many times each blob was read.
+    reads: Mutex<BTreeMap<String, usize>>,
+    /// A blob served with other bytes.
+    pub lie: Mutex<Option<Lie>>,
 }
 
 impl OciSink for Memory {
@@ -69,6 +81,11 @@ impl Memory {
         oci::cosign_manifest(self, tag, layers);
     }
 
+    /// How many times the blob `digest` was read.
+    pub fn blob_reads(&self, digest: &str) -> usize {
+        self.reads.lock().unwrap().get(digest).copied().unwrap_or(0)
+    }
+
     /// The size of the stored manifest `digest`.
     pub fn manifest_len(&self, digest: &ArtifactDigest) -> usize {
         self.manifests.lock().unwrap()[&digest.to_string()].len()
@@ -102,9 +119,16 @@ impl ImageSource for Memory {
     }
 
     async fn blob(&self, digest: &ArtifactDigest, _max: usize) -> Result<Vec<u8>, SourceError> {
-        if let Some((d, bytes)) = self.lie.lock().unwrap().as_ref() {
-            if *d == digest.to_string() {
-                return Ok(bytes.clone());
+        let key = digest.to_string();
+        let read = {
+            let mut reads = self.reads.lock().unwrap();
+            let n = reads.entry(key.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if let Some(lie) = self.lie.lock().unwrap().as_ref() {
+            if lie.digest == key && read > lie.after {
+                return Ok(lie.bytes.clone());
             }
         }
         self.blobs
