@@ -16,6 +16,11 @@
 //! known build types (`build_types`). The generic and container
 //! generators produce only v0.2; the container-based builder only v1.0; the
 //! BYOB delegators either, with the BYOB build type.
+//!
+//! The reader and its strict schema are internal: callers get what it
+//! established through [`super::VerifiedBuild`] (builder, source, commit,
+//! predicate and build type); the constants here name the predicate and
+//! build types found there.
 
 mod build_type;
 mod schema;
