@@ -16,7 +16,7 @@ use verify_core::buildkit::{
 };
 use verify_core::cosign::{Check, CheckOptions, ImageError};
 use verify_core::oci::{OciLimits, Platform};
-use verify_core::sbom::{read_seekable, SbomLimits};
+use verify_core::sbom::{read_seekable, SbomLimits, SbomRequest};
 use verify_core::Limits;
 
 use crate::blob::{build_policy, Usage};
@@ -132,7 +132,11 @@ pub async fn run_sbom(
         Err(fail) => return failure(format, image, fail),
     };
     let what = format!("SBOM layer {}", found.chain.layer);
-    let sbom = match read_seekable(Cursor::new(&found.statement), &SbomLimits::default(), &what) {
+    let sbom = match read_seekable(SbomRequest {
+        reader: Cursor::new(&found.statement),
+        what: &what,
+        limits: SbomLimits::default(),
+    }) {
         Ok(sbom) => sbom,
         Err(e) => {
             if format == OutputFormat::Text {

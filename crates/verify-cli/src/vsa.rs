@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use verify_core::bundle::{read_bounded, ReadError};
-use verify_core::slsa::vsa::{verify_vsa, VsaError, VsaKey, VsaOptions, MAX_VSA_BYTES};
+use verify_core::slsa::vsa::{verify_vsa, VsaError, VsaKey, VsaOptions, VsaRequest, MAX_VSA_BYTES};
 
 use crate::cli::OutputFormat;
 use crate::output;
@@ -90,7 +90,11 @@ pub fn run(args: &VsaArgs) -> ExitCode {
         resource_uri: args.resource_uri.clone(),
         verified_levels: args.verified_level.clone(),
     };
-    match verify_vsa(&envelope, &key, &options) {
+    match verify_vsa(&VsaRequest {
+        envelope: &envelope,
+        key: &key,
+        options: &options,
+    }) {
         Ok(v) => {
             let statement: Option<serde_json::Value> = args
                 .print_attestation

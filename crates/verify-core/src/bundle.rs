@@ -10,7 +10,7 @@ use std::path::Path;
 use sigstore_types::Bundle;
 
 /// Bundle media types this verifier understands (v0.1 to v0.3).
-pub const BUNDLE_MEDIA_TYPES: &[&str] = &[
+pub(crate) const BUNDLE_MEDIA_TYPES: &[&str] = &[
     "application/vnd.dev.sigstore.bundle+json;version=0.1",
     "application/vnd.dev.sigstore.bundle+json;version=0.2",
     "application/vnd.dev.sigstore.bundle+json;version=0.3",

@@ -8,7 +8,7 @@
 //! The identity is the SAN's first email address or URI, as cosign reads it,
 //! or else Fulcio's username `otherName` (OID 1.3.6.1.4.1.57264.1.7, a
 //! UTF8String such as `user!oidc.example`), which sigstore-crypto 0.15.1 does
-//! not read: [`certificate_identity`] adds it.
+//! not read: `certificate_identity` adds it.
 //!
 //! ## Regular expressions
 //!
@@ -150,7 +150,7 @@ impl IdentityPolicy {
     }
 
     /// Check the certificate's claims against this policy, with `identity`
-    /// as its identity (see [`certificate_identity`]).
+    /// as its identity (see `certificate_identity`).
     pub(crate) fn check_identity(
         &self,
         identity: Option<&str>,
@@ -261,7 +261,7 @@ const FULCIO_USERNAME_OID: der::asn1::ObjectIdentifier =
 /// the email or URI SAN sigstore-crypto found, or else the value of a
 /// Fulcio username `otherName`. The certificate is parsed again only when
 /// sigstore-crypto found no identity.
-pub fn certificate_identity(der: &[u8], info: &CertificateInfo) -> Option<String> {
+pub(crate) fn certificate_identity(der: &[u8], info: &CertificateInfo) -> Option<String> {
     if let Some(san) = &info.identity {
         return Some(san.as_str().to_string());
     }

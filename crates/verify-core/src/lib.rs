@@ -25,8 +25,8 @@
 //! | SLSA rules on already-verified facts | [`slsa::verify_provenance`] | [`slsa::ProvenanceCheck`] | [`slsa::VerifiedProvenance`] |
 //! | a GitHub artifact attestation | [`slsa::github_attestation::verify_github_attestation`] | [`slsa::ArtifactProvenanceRequest`] | [`slsa::VerifiedProvenance`] |
 //! | an npm package | [`slsa::npm_package::verify_npm_package`] | [`slsa::npm_package::NpmPackageRequest`] | [`slsa::npm_package::VerifiedNpmPackage`] |
-//! | a VSA | [`slsa::vsa::verify_vsa`] | envelope, key, options | [`slsa::vsa::VerifiedVsa`] |
-//! | an SPDX SBOM | [`sbom::read`] then [`sbom::Sbom::validate`] | reader, [`sbom::SbomLimits`] | [`sbom::SbomReport`] |
+//! | a VSA | [`slsa::vsa::verify_vsa`] | [`slsa::vsa::VsaRequest`] | [`slsa::vsa::VerifiedVsa`] |
+//! | an SPDX SBOM | [`sbom::read`] (a stream), [`sbom::read_seekable`], [`sbom::read_file`] (path, [`sbom::SbomLimits`]), then [`sbom::Sbom::validate`] | [`sbom::SbomRequest`] | [`sbom::SbomReport`] |
 //!
 //! Provenance results share [`slsa::VerifiedBuild`] (builder, delegation,
 //! source, commit, predicate and build type), flattened into their JSON.

@@ -23,15 +23,15 @@ use crate::oci::{
 };
 
 /// `kind` annotation of the image in a cosign-saved layout.
-pub const COSIGN_KIND_IMAGE: &str = "dev.cosignproject.cosign/image";
+pub(crate) const COSIGN_KIND_IMAGE: &str = "dev.cosignproject.cosign/image";
 /// `kind` annotation of the image index in a cosign-saved layout.
-pub const COSIGN_KIND_IMAGE_INDEX: &str = "dev.cosignproject.cosign/imageIndex";
+pub(crate) const COSIGN_KIND_IMAGE_INDEX: &str = "dev.cosignproject.cosign/imageIndex";
 /// `kind` annotation of the signatures manifest in a cosign-saved layout.
-pub const COSIGN_KIND_SIGNATURES: &str = "dev.cosignproject.cosign/sigs";
+pub(crate) const COSIGN_KIND_SIGNATURES: &str = "dev.cosignproject.cosign/sigs";
 /// `kind` annotation of the attestations manifest in a cosign-saved layout.
-pub const COSIGN_KIND_ATTESTATIONS: &str = "dev.cosignproject.cosign/atts";
+pub(crate) const COSIGN_KIND_ATTESTATIONS: &str = "dev.cosignproject.cosign/atts";
 /// The OCI annotation naming a manifest's tag in `index.json`.
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Largest `index.json` or `oci-layout` read.
 const MAX_INDEX_BYTES: usize = 4 * 1024 * 1024;

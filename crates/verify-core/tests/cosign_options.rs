@@ -1,5 +1,5 @@
 //! What the library enforces whatever its caller asks, and the times it
-//! reports, over a caller-supplied in-memory [`ImageSource`]:
+//! reports, over a caller-supplied in-memory `ImageSource` (`common::memory`):
 //!
 //! - on the BuildKit in-index path the claims check cannot be skipped: a
 //!   valid signature of *another* image never vouches for an index's
@@ -8,115 +8,18 @@
 //!   `insecure_ignore_tlog` it is the only time (no integrated time), and
 //!   beside a log entry it is listed with the log's.
 
-use std::collections::BTreeMap;
+mod common;
 
 use base64::Engine as _;
+use common::memory::{Memory, NAME};
 use serde_json::json;
 use verify_core::buildkit::{verify_in_index_statement, BuildkitError, InIndexRequest};
 use verify_core::cosign::{self, Check, CheckOptions, ImageError};
-use verify_core::oci::{ImageSource, ManifestRef, Platform, RawManifest, SourceError};
+use verify_core::oci::Platform;
 use verify_core::{ArtifactDigest, IdentityPolicy, Policy, StringMatcher, TrustRoot, Verifier};
-use verify_testkit::cosign::{
-    attestation_layer, signature_layer, simple_signing_payload, CosignLayer,
-};
+use verify_testkit::cosign::{attestation_layer, signature_layer, simple_signing_payload};
+use verify_testkit::oci::{OCI_INDEX, OCI_MANIFEST};
 use verify_testkit::{Content, SignOptions, TestSigstore};
-
-const NAME: &str = "memory.test/app";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-/// A repository held in memory, by tag and by digest.
-#[derive(Default)]
-struct Memory {
-    manifests: BTreeMap<String, Vec<u8>>,
-    blobs: BTreeMap<String, Vec<u8>>,
-}
-
-impl Memory {
-    fn blob(&mut self, bytes: &[u8]) -> String {
-        let d = ArtifactDigest::of(bytes).to_string();
-        self.blobs.insert(d.clone(), bytes.to_vec());
-        d
-    }
-
-    fn manifest(&mut self, tag: Option<&str>, value: serde_json::Value) -> ArtifactDigest {
-        let bytes = serde_json::to_vec(&value).unwrap();
-        let d = ArtifactDigest::of(&bytes);
-        if let Some(tag) = tag {
-            self.manifests.insert(tag.to_string(), bytes.clone());
-        }
-        self.manifests.insert(d.to_string(), bytes);
-        d
-    }
-
-    fn cosign_manifest(&mut self, tag: &str, layers: &[CosignLayer]) {
-        let config = self.blob(b"{}");
-        let layers: Vec<_> = layers
-            .iter()
-            .map(|l| json!({"mediaType": l.media_type, "digest": self.blob(&l.blob), "size": l.blob.len(), "annotations": l.annotations}))
-            .collect();
-        self.manifest(
-            Some(tag),
-            json!({
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
-                "layers": layers,
-            }),
-        );
-    }
-
-    fn image(&mut self) -> (ArtifactDigest, Vec<u8>) {
-        let config = self.blob(br#"{"os":"linux","architecture":"amd64"}"#);
-        let value = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 37},
-            "layers": [],
-        });
-        let digest = self.manifest(Some("v1"), value.clone());
-        (digest, serde_json::to_vec(&value).unwrap())
-    }
-}
-
-#[async_trait::async_trait]
-impl ImageSource for Memory {
-    fn name(&self) -> String {
-        NAME.into()
-    }
-
-    async fn manifest(
-        &self,
-        r: &ManifestRef,
-        _max: usize,
-    ) -> Result<Option<RawManifest>, SourceError> {
-        let key = match r {
-            ManifestRef::Tag(t) => t.clone(),
-            ManifestRef::Digest(d) => d.to_string(),
-        };
-        Ok(self.manifests.get(&key).map(|bytes| RawManifest {
-            bytes: bytes.clone(),
-            media_type: None,
-        }))
-    }
-
-    async fn blob(&self, digest: &ArtifactDigest, _max: usize) -> Result<Vec<u8>, SourceError> {
-        self.blobs
-            .get(&digest.to_string())
-            .cloned()
-            .ok_or_else(|| SourceError::BlobNotFound {
-                what: digest.to_string(),
-            })
-    }
-
-    async fn referrers(
-        &self,
-        _: &ArtifactDigest,
-        _: usize,
-    ) -> Result<Option<RawManifest>, SourceError> {
-        Ok(None)
-    }
-}
 
 fn verifier(sigstore: &TestSigstore) -> Verifier {
     Verifier::new(
@@ -134,7 +37,7 @@ fn identity_policy() -> IdentityPolicy {
 
 /// A BuildKit-shaped index: one linux/amd64 image and its attestation
 /// manifest carrying an SLSA v0.2 statement that names it.
-fn buildkit_index(repo: &mut Memory) -> ArtifactDigest {
+fn buildkit_index(repo: &Memory) -> ArtifactDigest {
     let (image, _) = repo.image();
     let statement = serde_json::to_vec(&json!({
         "_type": "https://in-toto.io/Statement/v0.1",
@@ -143,11 +46,11 @@ fn buildkit_index(repo: &mut Memory) -> ArtifactDigest {
         "predicate": {"builder": {"id": "https://example.com/builder"}, "buildType": "https://mobyproject.org/buildkit@v1"},
     }))
     .unwrap();
-    let config = repo.blob(b"{}");
-    let layer = repo.blob(&statement);
-    let attestation = repo.manifest(
+    let config = repo.put_blob(b"{}");
+    let layer = repo.put_blob(&statement);
+    let attestation = repo.put_manifest(
         None,
-        json!({
+        &json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
@@ -155,11 +58,11 @@ fn buildkit_index(repo: &mut Memory) -> ArtifactDigest {
                         "annotations": {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"}}],
         }),
     );
-    let size = |d: &ArtifactDigest, repo: &Memory| repo.manifests[&d.to_string()].len();
-    let (image_size, attestation_size) = (size(&image, repo), size(&attestation, repo));
-    repo.manifest(
+    let (image_size, attestation_size) =
+        (repo.manifest_len(&image), repo.manifest_len(&attestation));
+    repo.put_manifest(
         Some("index"),
-        json!({
+        &json!({
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
             "manifests": [
@@ -176,7 +79,7 @@ fn buildkit_index(repo: &mut Memory) -> ArtifactDigest {
 
 /// Sign, keylessly with a bundle, a simple-signing payload naming `named`,
 /// and store it under `index`'s `.sig` tag.
-fn sign_index(repo: &mut Memory, sigstore: &TestSigstore, index: &ArtifactDigest, named: &str) {
+fn sign_index(repo: &Memory, sigstore: &TestSigstore, index: &ArtifactDigest, named: &str) {
     let payload = simple_signing_payload(NAME, named, None);
     let signed = sigstore.sign(&payload, &SignOptions::default()).unwrap();
     let layer = signature_layer(sigstore, &payload, &signed, true).unwrap();
@@ -194,12 +97,12 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
         offline: true,
         ..CheckOptions::default()
     };
-    let mut repo = Memory::default();
-    let index = buildkit_index(&mut repo);
+    let repo = Memory::default();
+    let index = buildkit_index(&repo);
 
     // A valid signature, by the right signer, of another image.
     let other = format!("sha256:{}", "ab".repeat(32));
-    sign_index(&mut repo, &sigstore, &index, &other);
+    sign_index(&repo, &sigstore, &index, &other);
     // The flag does what it says on the signature path: it verifies.
     let signatures = cosign::verify_image_signatures(
         &Check {
@@ -238,7 +141,7 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
     assert_eq!(codes, ["claims-image-mismatch"], "{err}");
 
     // The index's own signature passes, flag or not.
-    sign_index(&mut repo, &sigstore, &index, &index.to_string());
+    sign_index(&repo, &sigstore, &index, &index.to_string());
     for options in [
         &skip,
         &CheckOptions {
@@ -264,7 +167,7 @@ async fn the_buildkit_path_checks_claims_even_when_asked_not_to() {
 /// A keyless attestation of the image, its `.att` layer carrying an RFC
 /// 3161 timestamp over the envelope made at `tsa_time`.
 fn timestamped_attestation(
-    repo: &mut Memory,
+    repo: &Memory,
     sigstore: &TestSigstore,
     image: &ArtifactDigest,
     manifest: &[u8],
@@ -312,9 +215,9 @@ async fn a_verified_rfc3161_time_is_reported_as_such() {
 
     // No log evidence, --insecure-ignore-tlog: the TSA's time alone dates
     // the certificate, and it is the time reported.
-    let mut repo = Memory::default();
+    let repo = Memory::default();
     let (image, manifest) = repo.image();
-    let tsa_time = timestamped_attestation(&mut repo, &sigstore, &image, &manifest, false);
+    let tsa_time = timestamped_attestation(&repo, &sigstore, &image, &manifest, false);
     let policy = Policy::Identity(IdentityPolicy {
         insecure_ignore_tlog: true,
         ..identity_policy()
@@ -340,9 +243,9 @@ async fn a_verified_rfc3161_time_is_reported_as_such() {
     assert!(!verified.tlog_verified);
 
     // With the log's entry too: both times, the TSA's among them.
-    let mut repo = Memory::default();
+    let repo = Memory::default();
     let (image, manifest) = repo.image();
-    let tsa_time = timestamped_attestation(&mut repo, &sigstore, &image, &manifest, true);
+    let tsa_time = timestamped_attestation(&repo, &sigstore, &image, &manifest, true);
     let policy = Policy::Identity(identity_policy());
     let attestations = cosign::verify_image_attestations(
         &Check {
@@ -371,7 +274,7 @@ async fn by_default_the_library_looks_nothing_up() {
     // A signature without log evidence: only a lookup could verify it, and
     // the default options (the server's) make none.
     let sigstore = TestSigstore::new();
-    let mut repo = Memory::default();
+    let repo = Memory::default();
     let (image, _) = repo.image();
     let payload = simple_signing_payload(NAME, &image.to_string(), None);
     let signed = sigstore.sign(&payload, &SignOptions::default()).unwrap();

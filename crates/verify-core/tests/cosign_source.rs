@@ -1,118 +1,21 @@
 //! `verify_core::cosign` as a library, over a caller-supplied
-//! [`ImageSource`]: an in-memory repository (as a webhook with its own cache
-//! or a test would supply), including one that lies about its content.
+//! `ImageSource`: the in-memory repository of `common::memory` (as a
+//! webhook with its own cache or a test would supply), including one that
+//! lies about its content.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+mod common;
 
-use serde_json::json;
+use common::memory::{Lie, Memory, NAME};
 use verify_core::cosign::{self, CheckOptions, ImageError};
-use verify_core::oci::{ImageSource, ManifestRef, RawManifest, SourceError};
+use verify_core::oci::ManifestRef;
 use verify_core::{ArtifactDigest, IdentityPolicy, Policy, StringMatcher, TrustRoot, Verifier};
-use verify_testkit::cosign::{
-    attestation_layer, signature_layer, simple_signing_payload, CosignLayer,
-};
+use verify_testkit::cosign::{attestation_layer, signature_layer, simple_signing_payload};
 use verify_testkit::{Content, SignOptions, TestSigstore};
 
-/// A repository held in memory.
-#[derive(Default)]
-struct Memory {
-    manifests: BTreeMap<String, Vec<u8>>,
-    blobs: BTreeMap<String, Vec<u8>>,
-    /// Serve these bytes instead of the blob with this digest.
-    lie: Mutex<Option<(String, Vec<u8>)>>,
-}
-
-impl Memory {
-    fn put_blob(&mut self, bytes: &[u8]) -> String {
-        let d = ArtifactDigest::of(bytes).to_string();
-        self.blobs.insert(d.clone(), bytes.to_vec());
-        d
-    }
-
-    fn put_manifest(&mut self, tag: Option<&str>, bytes: Vec<u8>) -> String {
-        let d = ArtifactDigest::of(&bytes).to_string();
-        if let Some(tag) = tag {
-            self.manifests.insert(tag.to_string(), bytes.clone());
-        }
-        self.manifests.insert(d.clone(), bytes);
-        d
-    }
-
-    fn cosign_manifest(&mut self, tag: &str, layers: &[CosignLayer]) {
-        let config = self.put_blob(b"{}");
-        let layers: Vec<_> = layers
-            .iter()
-            .map(|l| {
-                json!({"mediaType": l.media_type, "digest": self.put_blob(&l.blob), "size": l.blob.len(), "annotations": l.annotations})
-            })
-            .collect();
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
-            "layers": layers,
-        });
-        self.put_manifest(Some(tag), serde_json::to_vec(&manifest).unwrap());
-    }
-}
-
-#[async_trait::async_trait]
-impl ImageSource for Memory {
-    fn name(&self) -> String {
-        "memory.test/app".into()
-    }
-
-    async fn manifest(
-        &self,
-        r: &ManifestRef,
-        _max: usize,
-    ) -> Result<Option<RawManifest>, SourceError> {
-        let key = match r {
-            ManifestRef::Tag(t) => t.clone(),
-            ManifestRef::Digest(d) => d.to_string(),
-        };
-        Ok(self.manifests.get(&key).map(|bytes| RawManifest {
-            bytes: bytes.clone(),
-            media_type: None,
-        }))
-    }
-
-    async fn blob(&self, digest: &ArtifactDigest, _max: usize) -> Result<Vec<u8>, SourceError> {
-        if let Some((d, bytes)) = self.lie.lock().unwrap().as_ref() {
-            if *d == digest.to_string() {
-                return Ok(bytes.clone());
-            }
-        }
-        self.blobs
-            .get(&digest.to_string())
-            .cloned()
-            .ok_or_else(|| SourceError::BlobNotFound {
-                what: digest.to_string(),
-            })
-    }
-
-    async fn referrers(
-        &self,
-        _: &ArtifactDigest,
-        _: usize,
-    ) -> Result<Option<RawManifest>, SourceError> {
-        Ok(None)
-    }
-}
-
 fn image() -> (Memory, ArtifactDigest, Vec<u8>) {
-    let mut repo = Memory::default();
-    let config = repo.put_blob(br#"{"os":"linux","architecture":"amd64"}"#);
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 37},
-        "layers": [],
-    }))
-    .unwrap();
-    let digest = repo.put_manifest(Some("v1"), manifest.clone());
-    (repo, ArtifactDigest::parse(&digest).unwrap(), manifest)
+    let repo = Memory::default();
+    let (digest, manifest) = repo.image();
+    (repo, digest, manifest)
 }
 
 fn verifier(sigstore: &TestSigstore) -> Verifier {
@@ -125,7 +28,7 @@ fn verifier(sigstore: &TestSigstore) -> Verifier {
 #[tokio::test]
 async fn attestations_come_back_with_their_statement_and_certificate_claims() {
     let sigstore = TestSigstore::new();
-    let (mut repo, digest, manifest) = image();
+    let (repo, digest, manifest) = image();
     let signed = sigstore
         .sign(
             &manifest,
@@ -207,8 +110,8 @@ fn verification_futures_are_send() {
 #[tokio::test]
 async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     let sigstore = TestSigstore::new();
-    let (mut repo, digest, _) = image();
-    let payload = simple_signing_payload("memory.test/app", &digest.to_string(), None);
+    let (repo, digest, _) = image();
+    let payload = simple_signing_payload(NAME, &digest.to_string(), None);
     let signed = sigstore.sign(&payload, &SignOptions::default()).unwrap();
     let layer = signature_layer(&sigstore, &payload, &signed, true).unwrap();
     repo.cosign_manifest(&format!("sha256-{}.sig", hex::encode(digest.0)), &[layer]);
@@ -232,7 +135,11 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
     assert_eq!(ok.len(), 1);
 
     // The same payload digest, other bytes.
-    *repo.lie.lock().unwrap() = Some((ArtifactDigest::of(&payload).to_string(), b"{}".to_vec()));
+    *repo.lie.lock().unwrap() = Some(Lie {
+        digest: ArtifactDigest::of(&payload).to_string(),
+        bytes: b"{}".to_vec(),
+        after: 0,
+    });
     match cosign::verify_image_signatures(
         &cosign::Check {
             verifier: &verifier,
@@ -271,8 +178,8 @@ async fn a_source_serving_other_bytes_is_a_digest_mismatch() {
 #[tokio::test]
 async fn signatures_logged_as_rekord_v001_verify_through_the_tag_scheme() {
     let sigstore = TestSigstore::new();
-    let (mut repo, digest, _) = image();
-    let payload = simple_signing_payload("memory.test/app", &digest.to_string(), None);
+    let (repo, digest, _) = image();
+    let payload = simple_signing_payload(NAME, &digest.to_string(), None);
     let (layer, _) = verify_testkit::cosign::rekord_v001_signature(
         &sigstore,
         &payload,

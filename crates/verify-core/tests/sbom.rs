@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use verify_core::sbom::{read, read_file, SbomError, SbomLimits, SbomReport, Severity};
+use verify_core::sbom::{
+    read, read_file, SbomError, SbomLimits, SbomReport, SbomRequest, Severity,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -16,9 +18,13 @@ fn fixture(name: &str) -> PathBuf {
 
 fn report_of(value: &Value) -> SbomReport {
     let bytes = serde_json::to_vec(value).unwrap();
-    read(&bytes[..], &SbomLimits::default(), "test")
-        .expect("parses")
-        .validate()
+    read(SbomRequest {
+        reader: &bytes[..],
+        what: "test",
+        limits: SbomLimits::default(),
+    })
+    .expect("parses")
+    .validate()
 }
 
 fn rules(report: &SbomReport, severity: Severity) -> Vec<(&str, &str)> {

@@ -17,7 +17,6 @@
 //! credentials, and a lookup for a host never answers with another's.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -230,11 +229,15 @@ pub async fn from_docker_config(
     let Some(path) = config else {
         return Ok(Credential::Anonymous);
     };
-    let config = match std::fs::File::open(path) {
+    // `tokio::fs` runs the reads on the caller's runtime's blocking pool
+    // (current-thread runtimes have one too), so a slow file system stalls
+    // no task; at most one byte past the limit is read.
+    let config = match tokio::fs::File::open(path).await {
         Ok(file) => {
             let mut bytes = Vec::new();
             file.take(MAX_CONFIG_BYTES + 1)
                 .read_to_end(&mut bytes)
+                .await
                 .map_err(|e| CredentialError::Config {
                     path: path.display().to_string(),
                     detail: e.to_string(),
@@ -450,6 +453,42 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         assert!(matches!(
             from_docker_config(Some(&path), "x").await,
+            Err(CredentialError::Config { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The file is read on the test's current-thread runtime (as the CLI's)
+    /// through `tokio::fs`, up to the limit and not one byte further.
+    #[tokio::test]
+    async fn the_configuration_is_bounded() {
+        let dir = std::env::temp_dir().join(format!("verify-cred-max-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        let auths =
+            serde_json::json!({"auths": {"registry.test": {"username": "u", "password": "p"}}})
+                .to_string();
+        let padded = |len: u64| format!("{auths}{}", " ".repeat(len as usize - auths.len()));
+        std::fs::write(&path, padded(MAX_CONFIG_BYTES)).unwrap();
+        assert_eq!(
+            from_docker_config(Some(&path), "registry.test")
+                .await
+                .unwrap(),
+            Credential::Basic {
+                username: "u".into(),
+                password: "p".into()
+            }
+        );
+        std::fs::write(&path, padded(MAX_CONFIG_BYTES + 1)).unwrap();
+        match from_docker_config(Some(&path), "registry.test").await {
+            Err(CredentialError::Config { detail, .. }) => {
+                assert_eq!(detail, format!("larger than {MAX_CONFIG_BYTES} bytes"))
+            }
+            other => panic!("expected a size error, got {other:?}"),
+        }
+        // A directory cannot be read: an error, not anonymous.
+        assert!(matches!(
+            from_docker_config(Some(&dir), "registry.test").await,
             Err(CredentialError::Config { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);

@@ -18,12 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::ArtifactDigest;
 
-/// `critical.type` of a cosign image signature payload.
-pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
-
 /// A cosign simple-signing payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SimpleSigning {
+pub(crate) struct SimpleSigning {
     /// The claims that must be understood.
     pub critical: Critical,
     /// Free-form annotations (`cosign sign -a`).
@@ -33,7 +30,7 @@ pub struct SimpleSigning {
 
 /// The critical section of a simple-signing payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Critical {
+pub(crate) struct Critical {
     /// The image reference the signer named.
     pub identity: Identity,
     /// The image signed.
@@ -45,7 +42,7 @@ pub struct Critical {
 
 /// `critical.identity`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// The reference, e.g. `ghcr.io/fluxcd/flux-cli`.
     #[serde(rename = "docker-reference", default)]
     pub docker_reference: String,
@@ -53,7 +50,7 @@ pub struct Identity {
 
 /// `critical.image`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Image {
+pub(crate) struct Image {
     /// `sha256:<hex>` of the signed manifest.
     #[serde(rename = "docker-manifest-digest")]
     pub docker_manifest_digest: String,
@@ -166,6 +163,9 @@ pub(crate) fn check_statement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `critical.type` of a cosign image signature payload.
+    const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
 
     const IMAGE: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 

@@ -51,7 +51,7 @@ mod timestamp;
 
 use std::collections::BTreeMap;
 
-pub use claims::{ClaimError, SimpleSigning};
+pub use claims::ClaimError;
 pub use error::{CandidateError, CandidateFailure, ImageError};
 
 use discovery::{bundle_referrers, tag_scheme_layers};

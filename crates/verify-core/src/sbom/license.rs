@@ -18,7 +18,7 @@ use spdx::{Expression, LicenseItem, ParseMode};
 
 /// What a license string is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LicenseVerdict {
+pub(crate) enum LicenseVerdict {
     /// `NONE` or `NOASSERTION`.
     NoAssertion,
     /// A valid SPDX expression; the `LicenseRef-`s it uses that the
@@ -42,7 +42,7 @@ pub enum LicenseVerdict {
 /// Checks license strings, remembering each distinct string's verdict
 /// (real SBOMs repeat a few licenses across thousands of packages).
 #[derive(Debug, Default)]
-pub struct LicenseChecker {
+pub(crate) struct LicenseChecker {
     defined: HashSet<String>,
     cache: HashMap<String, LicenseVerdict>,
 }

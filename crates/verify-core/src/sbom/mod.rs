@@ -15,12 +15,12 @@
 //! | concern | module |
 //! |---|---|
 //! | lenient document models, streaming | [`model`] |
-//! | license expressions (the `spdx` crate) | [`license`] |
+//! | license expressions (the `spdx` crate) | `license` (private) |
 //! | SPDX rules, NTIA minimum elements, the report | [`mod@validate`] |
 //! | unreadable or unparseable input | [`error`] |
 
 pub mod error;
-pub mod license;
+pub(crate) mod license;
 pub mod model;
 mod ntia;
 pub mod validate;
@@ -53,6 +53,19 @@ impl Default for SbomLimits {
     fn default() -> Self {
         Self { max_bytes: 1 << 30 }
     }
+}
+
+/// One SBOM input to read: [`read`] streams it, [`read_seekable`] may read
+/// it twice to name the JSON path of an error.
+#[derive(Debug, Clone, Copy)]
+pub struct SbomRequest<'a, R> {
+    /// The input: an SPDX JSON document, or an in-toto statement whose
+    /// predicate is one.
+    pub reader: R,
+    /// What the input is (a path, a layer digest), to name it in errors.
+    pub what: &'a str,
+    /// Bounds on the input ([`SbomLimits::default`] for 1 GiB).
+    pub limits: SbomLimits,
 }
 
 /// A parsed SBOM.
@@ -157,25 +170,32 @@ fn parse(
 }
 
 /// Stream an SPDX JSON document, or an in-toto statement whose predicate is
-/// one, from `reader`, tracking JSON paths for errors as it goes (a stream
-/// cannot be read twice). `what` names the input in errors.
-pub fn read(reader: impl Read, limits: &SbomLimits, what: &str) -> Result<Sbom, SbomError> {
-    into_sbom(parse(reader, limits, what, Track::Paths)?)
+/// one, from `request.reader`, refusing more than `request.limits.max_bytes`
+/// and tracking JSON paths for errors as it goes (a stream cannot be read
+/// twice).
+pub fn read<R: Read>(request: SbomRequest<'_, R>) -> Result<Sbom, SbomError> {
+    let SbomRequest {
+        reader,
+        what,
+        limits,
+    } = request;
+    into_sbom(parse(reader, &limits, what, Track::Paths)?)
 }
 
 /// Read an SBOM from a seekable source (a file, a buffer): parsed once
 /// without path tracking, and again from the start with it only if the
-/// first parse fails, so the error names its JSON path.
-pub fn read_seekable<R: Read + Seek>(
-    mut reader: R,
-    limits: &SbomLimits,
-    what: &str,
-) -> Result<Sbom, SbomError> {
+/// first parse fails, so the error names its JSON path. Bounded as [`read`].
+pub fn read_seekable<R: Read + Seek>(request: SbomRequest<'_, R>) -> Result<Sbom, SbomError> {
+    let SbomRequest {
+        mut reader,
+        what,
+        limits,
+    } = request;
     let start = reader.stream_position().map_err(|source| SbomError::Read {
         what: what.to_string(),
         source,
     })?;
-    match parse(&mut reader, limits, what, Track::Nothing) {
+    match parse(&mut reader, &limits, what, Track::Nothing) {
         Ok(input) => into_sbom(input),
         Err(SbomError::Malformed { .. }) => {
             reader
@@ -184,7 +204,11 @@ pub fn read_seekable<R: Read + Seek>(
                     what: what.to_string(),
                     source,
                 })?;
-            read(reader, limits, what)
+            read(SbomRequest {
+                reader,
+                what,
+                limits,
+            })
         }
         Err(e) => Err(e),
     }
@@ -205,7 +229,11 @@ pub fn read_file(path: &Path, limits: &SbomLimits) -> Result<Sbom, SbomError> {
             });
         }
     }
-    read_seekable(file, limits, &what)
+    read_seekable(SbomRequest {
+        reader: file,
+        what: &what,
+        limits: *limits,
+    })
 }
 
 fn into_sbom(input: Input) -> Result<Sbom, SbomError> {
@@ -263,7 +291,11 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Sbom, SbomError> {
-        read(json.as_bytes(), &SbomLimits::default(), "test")
+        read(SbomRequest {
+            reader: json.as_bytes(),
+            what: "test",
+            limits: SbomLimits::default(),
+        })
     }
 
     #[test]
@@ -296,22 +328,22 @@ mod tests {
     #[test]
     fn seekable_input_parses_fast_and_still_names_the_path() {
         let bad = r#"{"spdxVersion":"SPDX-2.3","creationInfo":{"creators":["Tool: x", 3]}}"#;
-        let err = read_seekable(
-            std::io::Cursor::new(bad.as_bytes()),
-            &SbomLimits::default(),
-            "t",
-        )
+        let err = read_seekable(SbomRequest {
+            reader: std::io::Cursor::new(bad.as_bytes()),
+            what: "t",
+            limits: SbomLimits::default(),
+        })
         .unwrap_err();
         assert!(
             matches!(&err, SbomError::Malformed { path, .. } if path == "$.creationInfo.creators[1]"),
             "{err}"
         );
         let good = r#"{"spdxVersion":"SPDX-2.2","name":"n"}"#;
-        let sbom = read_seekable(
-            std::io::Cursor::new(good.as_bytes()),
-            &SbomLimits::default(),
-            "t",
-        )
+        let sbom = read_seekable(SbomRequest {
+            reader: std::io::Cursor::new(good.as_bytes()),
+            what: "t",
+            limits: SbomLimits::default(),
+        })
         .unwrap();
         assert_eq!(sbom.spdx_version, "SPDX-2.2");
     }
@@ -348,17 +380,17 @@ mod tests {
             r#"{{"spdxVersion":"SPDX-2.3","name":"{}"}}"#,
             "x".repeat(1000)
         );
+        let bounded = |max_bytes| {
+            read(SbomRequest {
+                reader: json.as_bytes(),
+                what: "t",
+                limits: SbomLimits { max_bytes },
+            })
+        };
         assert!(matches!(
-            read(json.as_bytes(), &SbomLimits { max_bytes: 100 }, "t"),
+            bounded(100),
             Err(SbomError::TooLarge { limit: 100, .. })
         ));
-        read(
-            json.as_bytes(),
-            &SbomLimits {
-                max_bytes: json.len() as u64,
-            },
-            "t",
-        )
-        .unwrap();
+        bounded(json.len() as u64).unwrap();
     }
 }

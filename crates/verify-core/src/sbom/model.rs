@@ -17,7 +17,7 @@
 //! while streaming, so memory stays well under the document's size. A
 //! document may also come wrapped in an in-toto statement (BuildKit's and
 //! cosign's SBOM attestations, predicate type `https://spdx.dev/Document`);
-//! [`Input`] reads both shapes in one streaming pass.
+//! `Input` reads both shapes in one streaming pass.
 //!
 //! The unknown-field rule is the reason the top-level types deserialize by
 //! hand: `#[serde(flatten)]` would buffer every unknown field (and, for the
@@ -42,7 +42,7 @@ where
 /// whose predicate is one. Both shapes are read in one streaming pass (no
 /// `#[serde(flatten)]`, which would buffer the whole document).
 #[derive(Debug, Default)]
-pub struct Input {
+pub(crate) struct Input {
     /// The document's own fields, when the input is a document.
     pub document: Document,
     /// in-toto: the predicate type.

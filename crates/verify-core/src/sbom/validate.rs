@@ -172,7 +172,7 @@ pub(super) fn non_empty(v: &Option<String>) -> Option<&str> {
 }
 
 /// `SPDXRef-` followed by letters, digits, `.` and `-`.
-pub fn is_spdx_ref(id: &str) -> bool {
+pub(crate) fn is_spdx_ref(id: &str) -> bool {
     id.strip_prefix("SPDXRef-").is_some_and(|rest| {
         !rest.is_empty()
             && rest

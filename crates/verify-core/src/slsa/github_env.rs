@@ -96,11 +96,6 @@ impl<'a> GithubEnv<'a> {
         get_str(self.map, &self.key(lower), self.context())
     }
 
-    /// The raw value of a field, if present.
-    pub fn get(&self, lower: &str) -> Option<&'a Value> {
-        self.map.get(&self.key(lower))
-    }
-
     fn ref_type(&self) -> Result<&'a str, SlsaError> {
         self.string("github_ref_type")
     }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::intoto::{SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1};
 
 /// The predicate type prefix of npm's publish attestations.
-pub const PUBLISH_PREDICATE_PREFIX: &str =
+pub(crate) const PUBLISH_PREDICATE_PREFIX: &str =
     "https://github.com/npm/attestation/tree/main/specs/publish/";
 
 /// The purl prefix of npm provenance subjects.
@@ -162,7 +162,7 @@ impl NpmError {
 
 /// The two bundles of an npm attestation set, as JSON.
 #[derive(Debug)]
-pub struct NpmAttestations {
+pub(crate) struct NpmAttestations {
     /// The SLSA provenance bundle.
     pub provenance: serde_json::Value,
     /// npm's publish attestation bundle.
@@ -216,7 +216,7 @@ impl NpmAttestations {
 }
 
 /// `name[@version]` or `@scope/name[@version]`, split as slsa-verifier does.
-pub fn package_name_and_version(name: &str) -> Result<(String, String), NpmError> {
+pub(crate) fn package_name_and_version(name: &str) -> Result<(String, String), NpmError> {
     let scoped = name.starts_with('@');
     let rest = if scoped { &name[1..] } else { name };
     let parts: Vec<&str> = rest.split('@').collect();
@@ -239,7 +239,9 @@ pub fn package_name_and_version(name: &str) -> Result<(String, String), NpmError
 
 /// The package `name@version` of the provenance's only subject, a
 /// `pkg:npm/` purl (percent-decoded as Go's `url.QueryUnescape`).
-pub fn provenance_subject_package(subject_names: &[&str]) -> Result<(String, String), NpmError> {
+pub(crate) fn provenance_subject_package(
+    subject_names: &[&str],
+) -> Result<(String, String), NpmError> {
     let [name] = subject_names else {
         return Err(NpmError::InvalidSubject {
             found: subject_names.len(),
@@ -255,31 +257,6 @@ pub fn provenance_subject_package(subject_names: &[&str]) -> Result<(String, Str
         found: (*name).to_string(),
     })?;
     package_name_and_version(&decoded)
-}
-
-/// `--package-name` and `--package-version` against a (name, version) read
-/// from `what`.
-pub fn check_package(
-    what: &'static str,
-    found: &(String, String),
-    expected_name: &str,
-    expected_version: &str,
-) -> Result<(), NpmError> {
-    if found.0 != expected_name {
-        return Err(NpmError::MismatchPackageName {
-            what,
-            expected: expected_name.to_string(),
-            found: found.0.clone(),
-        });
-    }
-    if found.1 != expected_version {
-        return Err(NpmError::MismatchPackageVersion {
-            what,
-            expected: expected_version.to_string(),
-            found: found.1.clone(),
-        });
-    }
-    Ok(())
 }
 
 /// Go's `url.QueryUnescape`: `%XX` escapes and `+` as space; `None` for a
@@ -344,19 +321,6 @@ mod tests {
         ));
         let p = provenance_subject_package(&["pkg:npm/%40acme/pkg@2.0.0"]).unwrap();
         assert_eq!(p, ("@acme/pkg".into(), "2.0.0".into()));
-        check_package("provenance", &p, "@acme/pkg", "2.0.0").unwrap();
-        assert_eq!(
-            check_package("provenance", &p, "@acme/other", "2.0.0")
-                .unwrap_err()
-                .upstream_name(),
-            "ErrorMismatchPackageName"
-        );
-        assert_eq!(
-            check_package("provenance", &p, "@acme/pkg", "2.0.1")
-                .unwrap_err()
-                .upstream_name(),
-            "ErrorMismatchPackageVersion"
-        );
         for (names, err) in [
             (&["pkg:npm/a@1", "pkg:npm/b@1"][..], "ErrorInvalidSubject"),
             (&[][..], "ErrorInvalidSubject"),

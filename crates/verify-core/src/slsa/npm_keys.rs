@@ -25,7 +25,7 @@ use crate::identity::KeyPolicy;
 use super::npm::NpmError;
 
 /// The key usage of npm's attestation keys.
-pub const ATTESTATION_KEY_USAGE: &str = "npm:attestations";
+pub(crate) const ATTESTATION_KEY_USAGE: &str = "npm:attestations";
 
 /// At most this many keys are read from a keys file.
 const MAX_KEYS: usize = 256;

@@ -1,7 +1,7 @@
 //! npm packages against npm's attestations, with slsa-verifier's
 //! `verify-npm-package` semantics.
 //!
-//! npm's attestation set ([`super::npm::NpmAttestations`]) holds two
+//! npm's attestation set (`NpmAttestations`) holds two
 //! Sigstore bundles, both verified, in slsa-verifier's order:
 //!
 //! 1. the SLSA provenance: a keyless bundle (Fulcio chain, SCT, Rekor entry,

@@ -301,12 +301,25 @@ struct VerifierField {
     id: String,
 }
 
-/// Verify a VSA envelope with `key` against `options`.
-pub fn verify_vsa(
-    envelope: &[u8],
-    key: &VsaKey,
-    options: &VsaOptions,
-) -> Result<VerifiedVsa, VsaError> {
+/// One VSA to verify, and what it must say.
+#[derive(Debug, Clone, Copy)]
+pub struct VsaRequest<'a> {
+    /// The DSSE envelope (JSON), at most [`MAX_VSA_BYTES`].
+    pub envelope: &'a [u8],
+    /// The key it must be signed with.
+    pub key: &'a VsaKey,
+    /// What its statement must say.
+    pub options: &'a VsaOptions,
+}
+
+/// Verify `request.envelope`: signed by `request.key`, then the statement
+/// checked against `request.options`, in the order of the module's list.
+pub fn verify_vsa(request: &VsaRequest<'_>) -> Result<VerifiedVsa, VsaError> {
+    let &VsaRequest {
+        envelope,
+        key,
+        options,
+    } = request;
     if envelope.len() > MAX_VSA_BYTES {
         return Err(VsaError::InvalidEnvelope {
             found: format!("more than {MAX_VSA_BYTES} bytes"),

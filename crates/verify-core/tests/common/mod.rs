@@ -5,6 +5,8 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod memory;
+
 use std::sync::{Arc, OnceLock};
 
 use verify_core::identity::{IdentityPolicy, KeyPolicy, StringMatcher};

@@ -36,7 +36,7 @@ pub const NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE: &str =
 
 /// The SLSA version of a predicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlsaVersion {
+pub(crate) enum SlsaVersion {
     /// v0.2.
     V02,
     /// v1.0.
@@ -45,7 +45,7 @@ pub enum SlsaVersion {
 
 /// The build types `builder` (a workflow name from the certificate)
 /// produces for `version`; empty when the builder is unknown for it.
-pub fn build_types(builder: &str, version: SlsaVersion) -> &'static [&'static str] {
+pub(crate) fn build_types(builder: &str, version: SlsaVersion) -> &'static [&'static str] {
     match (version, builder) {
         (_, GENERIC_DELEGATOR | LOW_PERMS_DELEGATOR) => &[BYOB_BUILD_TYPE],
         (SlsaVersion::V02, GO_BUILDER) => &[

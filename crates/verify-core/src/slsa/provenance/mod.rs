@@ -13,9 +13,14 @@
 //!
 //! Which predicate shape is expected depends on the builder that *signed*
 //! (from the certificate, not from the provenance): each builder produces
-//! known build types ([`build_types`]). The generic and container
+//! known build types (`build_types`). The generic and container
 //! generators produce only v0.2; the container-based builder only v1.0; the
 //! BYOB delegators either, with the BYOB build type.
+//!
+//! The reader and its strict schema are internal: callers get what it
+//! established through [`super::VerifiedBuild`] (builder, source, commit,
+//! predicate and build type); the constants here name the predicate and
+//! build types found there.
 
 mod build_type;
 mod schema;
@@ -32,17 +37,18 @@ pub use crate::intoto::{
     IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V02 as SLSA_V02, SLSA_PROVENANCE_V1 as SLSA_V1,
 };
 use build_type::version_name;
+pub(crate) use build_type::{build_types, SlsaVersion};
 pub use build_type::{
-    build_types, SlsaVersion, BYOB_BUILD_TYPE, CONTAINER_BASED_BUILD_TYPE, CONTAINER_BUILD_TYPE,
-    GENERIC_BUILD_TYPE, GITHUB_ACTIONS_BUILD_TYPE, GO_BUILD_TYPE, GO_LEGACY_BUILD_TYPES,
-    NPM_CLI_BUILD_TYPE, NPM_CLI_BUILD_TYPE_V2, NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE,
+    BYOB_BUILD_TYPE, CONTAINER_BASED_BUILD_TYPE, CONTAINER_BUILD_TYPE, GENERIC_BUILD_TYPE,
+    GITHUB_ACTIONS_BUILD_TYPE, GO_BUILD_TYPE, GO_LEGACY_BUILD_TYPES, NPM_CLI_BUILD_TYPE,
+    NPM_CLI_BUILD_TYPE_V2, NPM_CLI_GITHUB_ACTIONS_BUILD_TYPE,
 };
 use schema::Header;
-pub use schema::{v02, v1, Base64Bytes, Rfc3339, Statement, Subject};
+pub(crate) use schema::{v02, v1, Statement, Subject};
 
 /// The predicate, by SLSA version.
 #[derive(Debug, Clone)]
-pub enum Predicate {
+pub(crate) enum Predicate {
     /// SLSA v0.2.
     V02(v02::Predicate),
     /// SLSA v1.0.
@@ -52,13 +58,13 @@ pub enum Predicate {
 /// A decoded provenance statement, with the reading rules of the builder
 /// that signed it.
 #[derive(Debug, Clone)]
-pub struct Provenance {
+pub(crate) struct Provenance {
     /// The statement's subjects.
-    pub subjects: Vec<Subject>,
+    pub(crate) subjects: Vec<Subject>,
     /// The predicate.
-    pub predicate: Predicate,
+    pub(crate) predicate: Predicate,
     /// Whether the BYOB reading rules apply (the delegators' build type).
-    pub byob: bool,
+    pub(crate) byob: bool,
 }
 
 fn invalid(expected: impl Into<String>, found: impl Into<String>) -> SlsaError {
@@ -71,7 +77,7 @@ fn invalid(expected: impl Into<String>, found: impl Into<String>) -> SlsaError {
 impl Provenance {
     /// Decode the DSSE payload of `payload_type` signed by `builder` (the
     /// certificate's workflow name, without ref).
-    pub fn from_envelope(
+    pub(crate) fn from_envelope(
         builder: &str,
         payload_type: &str,
         payload: &[u8],
@@ -139,7 +145,7 @@ impl Provenance {
     }
 
     /// The SLSA version.
-    pub fn version(&self) -> SlsaVersion {
+    pub(crate) fn version(&self) -> SlsaVersion {
         match self.predicate {
             Predicate::V02(_) => SlsaVersion::V02,
             Predicate::V1(_) => SlsaVersion::V1,
@@ -147,7 +153,7 @@ impl Provenance {
     }
 
     /// The predicate's builder ID.
-    pub fn builder_id(&self) -> &str {
+    pub(crate) fn builder_id(&self) -> &str {
         match &self.predicate {
             Predicate::V02(p) => &p.builder.id,
             Predicate::V1(p) => &p.run_details.builder.id,
@@ -155,7 +161,7 @@ impl Provenance {
     }
 
     /// The predicate's build type.
-    pub fn build_type(&self) -> &str {
+    pub(crate) fn build_type(&self) -> &str {
         match &self.predicate {
             Predicate::V02(p) => &p.build_type,
             Predicate::V1(p) => &p.build_definition.build_type,
@@ -164,7 +170,7 @@ impl Provenance {
 
     /// The source the build used: the first material (v0.2) or resolved
     /// dependency (v1.0), `git+https://github.com/o/r@ref`.
-    pub fn source_uri(&self) -> Result<&str, SlsaError> {
+    pub(crate) fn source_uri(&self) -> Result<&str, SlsaError> {
         let first = match &self.predicate {
             Predicate::V02(p) => p.materials.first().map(|m| m.uri.as_str()),
             Predicate::V1(p) => p
@@ -186,7 +192,7 @@ impl Provenance {
 
     /// What triggered the build, `git+https://github.com/o/r@ref`: the
     /// config source (v0.2) or `GITHUB_WORKFLOW_REF` (v1.0).
-    pub fn trigger_uri(&self) -> Result<String, SlsaError> {
+    pub(crate) fn trigger_uri(&self) -> Result<String, SlsaError> {
         let malformed = |found: String| SlsaError::MalformedUri {
             what: "provenance trigger URI",
             expected: "a git URI with its ref",
@@ -272,7 +278,7 @@ impl Provenance {
     }
 
     /// The subjects; none is an invalid payload.
-    pub fn subjects(&self) -> Result<&[Subject], SlsaError> {
+    pub(crate) fn subjects(&self) -> Result<&[Subject], SlsaError> {
         if self.subjects.is_empty() {
             return Err(invalid("at least one subject", "none"));
         }
@@ -280,7 +286,7 @@ impl Provenance {
     }
 
     /// The recorded GitHub context.
-    pub fn github_env(&self) -> Result<GithubEnv<'_>, SlsaError> {
+    pub(crate) fn github_env(&self) -> Result<GithubEnv<'_>, SlsaError> {
         match &self.predicate {
             Predicate::V02(p) => GithubEnv::new(
                 &p.invocation.environment,
@@ -307,7 +313,7 @@ impl Provenance {
     }
 
     /// The branch ref the build ran on (`""` when unknown).
-    pub fn branch(&self) -> Result<String, SlsaError> {
+    pub(crate) fn branch(&self) -> Result<String, SlsaError> {
         if self.byob {
             let r = self.byob_source_ref()?;
             return match git_ref::parse_ref(&r).0 {
@@ -323,7 +329,7 @@ impl Provenance {
     }
 
     /// The tag ref the build ran for (`""` for a branch build).
-    pub fn tag(&self) -> Result<String, SlsaError> {
+    pub(crate) fn tag(&self) -> Result<String, SlsaError> {
         if self.byob {
             let r = self.byob_source_ref()?;
             return match git_ref::parse_ref(&r).0 {

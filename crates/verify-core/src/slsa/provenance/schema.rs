@@ -18,7 +18,7 @@ where
 
 /// An RFC 3339 timestamp, kept as text once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rfc3339(pub String);
+pub(crate) struct Rfc3339(pub(crate) String);
 
 impl<'de> Deserialize<'de> for Rfc3339 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -31,7 +31,7 @@ impl<'de> Deserialize<'de> for Rfc3339 {
 
 /// Bytes in JSON as standard base64 text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Base64Bytes(pub Vec<u8>);
+pub(crate) struct Base64Bytes(pub(crate) Vec<u8>);
 
 impl<'de> Deserialize<'de> for Base64Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -47,13 +47,13 @@ impl<'de> Deserialize<'de> for Base64Bytes {
 /// An in-toto subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Subject {
+pub(crate) struct Subject {
     /// The subject's name.
     #[serde(default, deserialize_with = "nullable")]
-    pub name: String,
+    pub(crate) name: String,
     /// Digests by algorithm (`sha256` → hex).
     #[serde(default, deserialize_with = "nullable")]
-    pub digest: BTreeMap<String, String>,
+    pub(crate) digest: BTreeMap<String, String>,
 }
 
 /// The statement header, read leniently to find the predicate type.
@@ -61,9 +61,6 @@ pub struct Subject {
 pub(super) struct Header {
     #[serde(rename = "predicateType", default, deserialize_with = "nullable")]
     pub(super) predicate_type: String,
-    #[serde(default, deserialize_with = "nullable")]
-    #[allow(dead_code)]
-    subject: Vec<Subject>,
 }
 
 /// A strict in-toto statement around predicate `P`.
@@ -72,75 +69,81 @@ pub(super) struct Header {
     deny_unknown_fields,
     bound(deserialize = "P: Deserialize<'de> + Default")
 )]
-pub struct Statement<P> {
-    /// The statement type (not checked, as slsa-verifier does not).
+pub(crate) struct Statement<P> {
+    /// The statement type: its value is not checked, as slsa-verifier does
+    /// not, but the field lets `_type` through `deny_unknown_fields` and
+    /// requires a string (or `null`).
     #[serde(rename = "_type", default, deserialize_with = "nullable")]
-    pub statement_type: String,
-    /// The predicate type.
+    #[allow(dead_code)] // read only by serde: carries the checks above
+    pub(crate) statement_type: String,
+    /// The predicate type, already dispatched on from [`Header`]: the field
+    /// lets `predicateType` through `deny_unknown_fields`.
     #[serde(rename = "predicateType", default, deserialize_with = "nullable")]
-    pub predicate_type: String,
+    #[allow(dead_code)] // read only by serde: carries the check above
+    pub(crate) predicate_type: String,
     /// The subjects.
     #[serde(default, deserialize_with = "nullable")]
-    pub subject: Vec<Subject>,
+    pub(crate) subject: Vec<Subject>,
     /// The predicate.
     #[serde(default, deserialize_with = "nullable")]
-    pub predicate: P,
+    pub(crate) predicate: P,
 }
 
 /// SLSA v0.2 predicate.
-#[allow(missing_docs)]
-pub mod v02 {
+pub(crate) mod v02 {
     use super::*;
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct Predicate {
+    pub(crate) struct Predicate {
         #[serde(default, deserialize_with = "nullable")]
-        pub builder: Builder,
+        pub(crate) builder: Builder,
         #[serde(default, deserialize_with = "nullable")]
-        pub build_type: String,
+        pub(crate) build_type: String,
         #[serde(default, deserialize_with = "nullable")]
-        pub invocation: Invocation,
+        pub(crate) invocation: Invocation,
         #[serde(default)]
-        pub build_config: Value,
+        pub(crate) build_config: Value,
         #[serde(default)]
-        pub metadata: Option<Metadata>,
+        pub(crate) metadata: Option<Metadata>,
         #[serde(default, deserialize_with = "nullable")]
-        pub materials: Vec<Material>,
+        pub(crate) materials: Vec<Material>,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
-    pub struct Builder {
+    pub(crate) struct Builder {
         #[serde(default, deserialize_with = "nullable")]
-        pub id: String,
+        pub(crate) id: String,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct Invocation {
+    pub(crate) struct Invocation {
         #[serde(default, deserialize_with = "nullable")]
-        pub config_source: ConfigSource,
+        pub(crate) config_source: ConfigSource,
         #[serde(default)]
-        pub parameters: Value,
+        pub(crate) parameters: Value,
         #[serde(default)]
-        pub environment: Value,
+        pub(crate) environment: Value,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct ConfigSource {
+    pub(crate) struct ConfigSource {
         #[serde(default, deserialize_with = "nullable")]
-        pub uri: String,
+        pub(crate) uri: String,
+        /// Admits `digest` (a string map); not read.
         #[serde(default, deserialize_with = "nullable")]
-        pub digest: BTreeMap<String, String>,
+        #[allow(dead_code)] // read only by serde: admits the key, checks its type
+        pub(crate) digest: BTreeMap<String, String>,
         #[serde(default, deserialize_with = "nullable")]
-        pub entry_point: String,
+        pub(crate) entry_point: String,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct Metadata {
+    pub(crate) struct Metadata {
         // Go's decoder matches field names case-insensitively; npm writes
         // `buildInvocationId`.
         #[serde(
@@ -149,119 +152,131 @@ pub mod v02 {
             default,
             deserialize_with = "nullable"
         )]
-        pub build_invocation_id: String,
+        pub(crate) build_invocation_id: String,
         #[serde(default)]
-        pub build_started_on: Option<Rfc3339>,
+        pub(crate) build_started_on: Option<Rfc3339>,
         #[serde(default)]
-        pub build_finished_on: Option<Rfc3339>,
+        pub(crate) build_finished_on: Option<Rfc3339>,
         #[serde(default, deserialize_with = "nullable")]
-        pub completeness: Completeness,
+        pub(crate) completeness: Completeness,
         #[serde(default, deserialize_with = "nullable")]
-        pub reproducible: bool,
+        pub(crate) reproducible: bool,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
-    pub struct Completeness {
+    pub(crate) struct Completeness {
         #[serde(default, deserialize_with = "nullable")]
-        pub parameters: bool,
+        pub(crate) parameters: bool,
         #[serde(default, deserialize_with = "nullable")]
-        pub environment: bool,
+        pub(crate) environment: bool,
         #[serde(default, deserialize_with = "nullable")]
-        pub materials: bool,
+        pub(crate) materials: bool,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
-    pub struct Material {
+    pub(crate) struct Material {
         #[serde(default, deserialize_with = "nullable")]
-        pub uri: String,
+        pub(crate) uri: String,
+        /// Admits `digest` (a string map); not read.
         #[serde(default, deserialize_with = "nullable")]
-        pub digest: BTreeMap<String, String>,
+        #[allow(dead_code)] // read only by serde: admits the key, checks its type
+        pub(crate) digest: BTreeMap<String, String>,
     }
 }
 
 /// SLSA v1.0 predicate.
-#[allow(missing_docs)]
-pub mod v1 {
+pub(crate) mod v1 {
     use super::*;
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct Predicate {
+    pub(crate) struct Predicate {
         #[serde(default, deserialize_with = "nullable")]
-        pub build_definition: BuildDefinition,
+        pub(crate) build_definition: BuildDefinition,
         #[serde(default, deserialize_with = "nullable")]
-        pub run_details: RunDetails,
+        pub(crate) run_details: RunDetails,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct BuildDefinition {
+    pub(crate) struct BuildDefinition {
         #[serde(default, deserialize_with = "nullable")]
-        pub build_type: String,
+        pub(crate) build_type: String,
         #[serde(default)]
-        pub external_parameters: Value,
+        pub(crate) external_parameters: Value,
         #[serde(default)]
-        pub internal_parameters: Value,
+        pub(crate) internal_parameters: Value,
         #[serde(default, deserialize_with = "nullable")]
-        pub resolved_dependencies: Vec<ResourceDescriptor>,
+        pub(crate) resolved_dependencies: Vec<ResourceDescriptor>,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct RunDetails {
+    pub(crate) struct RunDetails {
         #[serde(default, deserialize_with = "nullable")]
-        pub builder: Builder,
+        pub(crate) builder: Builder,
         #[serde(default, deserialize_with = "nullable")]
-        pub metadata: BuildMetadata,
+        pub(crate) metadata: BuildMetadata,
+        /// Admits `byproducts`, each a strict resource descriptor; not read.
         #[serde(default, deserialize_with = "nullable")]
-        pub byproducts: Vec<ResourceDescriptor>,
+        #[allow(dead_code)] // read only by serde: admits the key, checks its type
+        pub(crate) byproducts: Vec<ResourceDescriptor>,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct Builder {
+    pub(crate) struct Builder {
         #[serde(default, deserialize_with = "nullable")]
-        pub id: String,
+        pub(crate) id: String,
+        /// Admits `version` (a string map); not read.
         #[serde(default, deserialize_with = "nullable")]
-        pub version: BTreeMap<String, String>,
+        #[allow(dead_code)] // read only by serde: admits the key, checks its type
+        pub(crate) version: BTreeMap<String, String>,
+        /// Admits `builderDependencies`, each a strict resource descriptor;
+        /// not read.
         #[serde(default, deserialize_with = "nullable")]
-        pub builder_dependencies: Vec<ResourceDescriptor>,
+        #[allow(dead_code)] // read only by serde: admits the key, checks its type
+        pub(crate) builder_dependencies: Vec<ResourceDescriptor>,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct BuildMetadata {
+    pub(crate) struct BuildMetadata {
         #[serde(
             rename = "invocationID",
             alias = "invocationId",
             default,
             deserialize_with = "nullable"
         )]
-        pub invocation_id: String,
+        pub(crate) invocation_id: String,
         #[serde(default)]
-        pub started_on: Option<Rfc3339>,
+        pub(crate) started_on: Option<Rfc3339>,
         #[serde(default)]
-        pub finished_on: Option<Rfc3339>,
+        pub(crate) finished_on: Option<Rfc3339>,
     }
 
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct ResourceDescriptor {
+    /// Only `uri` is read (of the first resolved dependency); the other
+    /// fields admit their keys through `deny_unknown_fields` and check their
+    /// types (`content` must be base64).
+    #[allow(dead_code)] // read only by serde: admits the keys, checks their types
+    pub(crate) struct ResourceDescriptor {
         #[serde(default, deserialize_with = "nullable")]
-        pub uri: String,
+        pub(crate) uri: String,
         #[serde(default, deserialize_with = "nullable")]
-        pub digest: BTreeMap<String, String>,
+        pub(crate) digest: BTreeMap<String, String>,
         #[serde(default, deserialize_with = "nullable")]
-        pub name: String,
+        pub(crate) name: String,
         #[serde(default, deserialize_with = "nullable")]
-        pub download_location: String,
+        pub(crate) download_location: String,
         #[serde(default, deserialize_with = "nullable")]
-        pub media_type: String,
+        pub(crate) media_type: String,
         #[serde(default, deserialize_with = "nullable")]
-        pub content: Base64Bytes,
+        pub(crate) content: Base64Bytes,
         #[serde(default, deserialize_with = "nullable")]
-        pub annotations: BTreeMap<String, Value>,
+        pub(crate) annotations: BTreeMap<String, Value>,
     }
 }

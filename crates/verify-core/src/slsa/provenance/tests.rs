@@ -198,3 +198,100 @@ fn byob_reads_refs_from_the_source_uri() {
     assert_eq!(p.tag().unwrap(), "refs/tags/v3");
     assert_eq!(p.branch().unwrap(), "refs/heads/rel");
 }
+
+/// The fields kept only for strict parsing (never read) still carry their
+/// checks: each admits its key when well typed and refuses a wrong type.
+#[test]
+fn unread_fields_admit_their_keys_and_check_their_types() {
+    let refused = |builder: &str, v: &Value| {
+        matches!(parse(builder, v), Err(SlsaError::InvalidDssePayload { .. }))
+    };
+    // v0.2: `_type`, `predicateType`, `configSource.digest` and
+    // `materials[].digest` are in the accepted statement.
+    parse(GENERIC_GENERATOR, &v02_statement()).unwrap();
+    for (path, bad) in [
+        (&["_type"][..], json!(1)),
+        (
+            &["predicate", "invocation", "configSource", "digest"],
+            json!({"sha1": 1}),
+        ),
+        (&["predicate", "materials", "0", "digest"], json!("abc")),
+    ] {
+        let mut v = v02_statement();
+        let mut at = &mut v;
+        for key in path {
+            at = match key.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[*key],
+            };
+        }
+        *at = bad;
+        assert!(refused(GENERIC_GENERATOR, &v), "{path:?}");
+    }
+
+    // v1.0: every resource descriptor field, the builder's version and
+    // dependencies, and byproducts.
+    let descriptor = json!({
+        "uri": "git+https://github.com/acme/app@refs/tags/v1.0.0",
+        "digest": {"sha1": "abc"},
+        "name": "src",
+        "downloadLocation": "https://example.com/src.tgz",
+        "mediaType": "application/gzip",
+        "content": "aGk=",
+        "annotations": {"any": [1, {"x": null}]},
+    });
+    let v1 = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "predicateType": SLSA_V1,
+        "subject": [{"name": "a", "digest": {"sha256": "00"}}],
+        "predicate": {
+            "buildDefinition": {
+                "buildType": CONTAINER_BASED_BUILD_TYPE,
+                "externalParameters": {},
+                "internalParameters": {},
+                "resolvedDependencies": [descriptor.clone()],
+            },
+            "runDetails": {
+                "builder": {
+                    "id": format!("{CONTAINER_BASED_BUILDER}@refs/tags/v1.9.0"),
+                    "version": {"generator": "v1.9.0"},
+                    "builderDependencies": [descriptor.clone()],
+                },
+                "byproducts": [descriptor],
+            },
+        },
+    });
+    parse(CONTAINER_BASED_BUILDER, &v1).unwrap();
+    let dependency = |v: &mut Value| -> Value {
+        v["predicate"]["buildDefinition"]["resolvedDependencies"][0].take()
+    };
+    for (field, bad) in [
+        ("digest", json!({"sha1": 1})),
+        ("name", json!(1)),
+        ("downloadLocation", json!([])),
+        ("mediaType", json!({})),
+        ("content", json!("not base64!")),
+        ("annotations", json!([1])),
+        ("unknown", json!("x")),
+    ] {
+        let mut v = v1.clone();
+        let mut d = dependency(&mut v);
+        d[field] = bad;
+        v["predicate"]["buildDefinition"]["resolvedDependencies"][0] = d;
+        assert!(refused(CONTAINER_BASED_BUILDER, &v), "{field}");
+    }
+    let builder = |v: &mut Value, field: &str, bad: Value| {
+        v["predicate"]["runDetails"]["builder"][field] = bad;
+    };
+    for (field, bad) in [
+        ("version", json!({"generator": 1})),
+        ("builderDependencies", json!([{"uri": "x", "extra": 1}])),
+    ] {
+        let mut v = v1.clone();
+        builder(&mut v, field, bad);
+        assert!(refused(CONTAINER_BASED_BUILDER, &v), "{field}");
+    }
+    let mut v = v1.clone();
+    v["predicate"]["runDetails"]["byproducts"] = json!([{"content": "***"}]);
+    assert!(refused(CONTAINER_BASED_BUILDER, &v), "byproducts");
+}
