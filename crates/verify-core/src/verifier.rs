@@ -230,9 +230,11 @@ impl Verifier {
     /// then check the trusted root's chain of the Fulcio CA that issued the
     /// leaf (once per root, see `crate::trust_chain`). It is checked when
     /// the verification would otherwise succeed, and when the delegate
-    /// refused the certificate (a broken chain is then the reason given);
-    /// after any other failure the delegate's reason stands and the chain
-    /// is left for a later verification.
+    /// found the leaf does not chain to a CA valid at the time (a broken
+    /// chain, e.g. a wrong intermediate, is then the reason given); after
+    /// any other failure, an expired leaf or a bad SCT included, which no
+    /// chain explains, the delegate's reason stands and the chain is left
+    /// for a later verification.
     fn verify_delegated(
         &self,
         bundle: &Bundle,
@@ -241,7 +243,13 @@ impl Verifier {
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
         let result = self.delegate(bundle, artifact, bytes_digest, policy);
-        let explains = matches!(&result, Ok(_) | Err(VerifyError::Certificate(_)));
+        let explains = matches!(
+            &result,
+            Ok(_)
+                | Err(VerifyError::Certificate(
+                    CertificateError::Untrusted { .. } | CertificateError::NoValidAuthority { .. }
+                ))
+        );
         if explains && matches!(policy, Policy::Identity(_)) {
             if let Some(cert) = bundle.signing_certificate() {
                 self.trust_root.check_ca_chains_for(cert.as_bytes())?;

@@ -6,6 +6,7 @@
 mod common;
 
 use serde_json::Value;
+use verify_core::error::CertificateError;
 use verify_core::{Limits, TrustRoot, TrustRootError, Verifier, VerifyError};
 use verify_testkit::TestSigstore;
 
@@ -93,6 +94,40 @@ fn a_ca_chain_whose_intermediate_is_not_signed_by_its_root_is_refused_at_first_u
             assert!(detail.contains("does not verify"), "{detail}");
         }
         other => panic!("unexpected error {other:?}"),
+    }
+}
+
+/// A chain is the reason given only for a failure it can explain (the leaf
+/// does not chain): a leaf that expired before it signed is refused for
+/// that, and the broken chain is still refused at the next use it explains.
+#[test]
+fn a_broken_ca_chain_is_not_reported_for_a_failure_it_does_not_explain() {
+    let other = TestSigstore::new();
+    let mut root = good();
+    root["certificateAuthorities"][0]["certChain"]["certificates"][1]["rawBytes"] =
+        other_cert(&other, "certificateAuthorities", 1);
+    let root = load(&root).expect("a chain's signatures are not checked at load");
+    let verifier = Verifier::new(root).expect("builds");
+    let verify = |signed: &verify_testkit::SignedBundle| {
+        verifier.verify_bundle(
+            signed.to_json().as_bytes(),
+            verify_core::Artifact::Bytes(common::ARTIFACT),
+            &common::policy_for(signed),
+        )
+    };
+    let expired = common::sign(verify_testkit::SignOptions {
+        expired_certificate: true,
+        ..Default::default()
+    });
+    match verify(&expired) {
+        Err(VerifyError::Certificate(CertificateError::Expired { .. })) => {}
+        other => panic!("expected the expiry, got {other:?}"),
+    }
+    match verify(&common::sign(Default::default())) {
+        Err(VerifyError::TrustRoot(TrustRootError::Chain { what, .. })) => {
+            assert_eq!(what, "certificateAuthorities[0]")
+        }
+        other => panic!("expected the broken chain, got {other:?}"),
     }
 }
 
