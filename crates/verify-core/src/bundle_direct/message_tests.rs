@@ -488,3 +488,83 @@ fn fractional_only_times_verify_and_refuse_as_whole_seconds_do() {
         "{accepted} of {cases}"
     );
 }
+
+/// The artifact as bytes, a digest, a typed digest or a reader, on a
+/// bundle with no log entry whose only time is fractional (the own path)
+/// and on its whole-second twin (the delegate): the same outcomes. Ed25519
+/// cannot verify from a digest or a reader; a reader is then not read.
+#[test]
+fn every_artifact_form_follows_the_delegate() {
+    let (sigstore, verifier) = setup();
+    let mut cases = 0;
+    for signer in [
+        Signer::Keyless,
+        Signer::Key(KeyKind::EcdsaP256),
+        Signer::Key(KeyKind::Ed25519),
+    ] {
+        for content in [Content::MessageSignature, Content::Dsse] {
+            let make = |millis: u16| {
+                let signed = sigstore
+                    .sign(
+                        ARTIFACT,
+                        &SignOptions {
+                            signer,
+                            content,
+                            rfc3161_timestamp: true,
+                            timestamp_millis: millis,
+                            tlog_entry: false,
+                            ..SignOptions::default()
+                        },
+                    )
+                    .unwrap();
+                // The policy that skips the log ("identity, no tlog" / "key,
+                // no tlog").
+                let policy = policies(&signed).swap_remove(1).1;
+                (signed.to_json(), policy)
+            };
+            let (whole, fractional) = (make(0), make(250));
+            for form in ["bytes", "digest", "sha512", "reader", "other reader"] {
+                let run = |(json, policy): &(String, Policy)| {
+                    let mut reader = std::io::Cursor::new(match form {
+                        "other reader" => &b"other bytes"[..],
+                        _ => ARTIFACT,
+                    });
+                    let artifact = match form {
+                        "bytes" => Artifact::Bytes(ARTIFACT),
+                        "digest" => Artifact::Digest(ArtifactDigest::of(ARTIFACT)),
+                        "sha512" => Artifact::TypedDigest(
+                            crate::TypedDigest::parse(&format!(
+                                "sha512:{}",
+                                hex::encode(crate::digest::sha512(ARTIFACT))
+                            ))
+                            .unwrap(),
+                        ),
+                        _ => Artifact::Reader(&mut reader),
+                    };
+                    let outcome = verifier
+                        .verify_bundle(json.as_bytes(), artifact, policy)
+                        .map(|v| summary(&v))
+                        .map_err(|e| e.code());
+                    (outcome, reader.position())
+                };
+                let ((d, _), (o, read)) = (run(&whole), run(&fractional));
+                cases += 1;
+                assert_eq!(d, o, "{signer:?} {content:?} {form}");
+                let ed25519_message =
+                    signer == Signer::Key(KeyKind::Ed25519) && content == Content::MessageSignature;
+                match form {
+                    "bytes" => assert!(o.is_ok(), "{signer:?} {content:?}: {o:?}"),
+                    "reader" | "digest" if ed25519_message => {
+                        assert_eq!(o, Err("bundle-unsupported"));
+                        assert_eq!(read, 0, "a reader Ed25519 cannot use is not read");
+                    }
+                    "reader" | "digest" => {
+                        assert!(o.is_ok(), "{signer:?} {content:?} {form}: {o:?}")
+                    }
+                    _ => assert!(o.is_err(), "{signer:?} {content:?} {form}: {o:?}"),
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 30);
+}
