@@ -154,9 +154,10 @@ impl Verifier {
     /// delegate cannot read, are verified by [`crate::tsa`] and taken out of
     /// the bundle the delegate sees; the certificate is then checked at
     /// their times as the delegate checks it at its own, and the times are
-    /// reported with the others. When the delegate then has no time of its
-    /// own (no other timestamp, no Rekor v1 integrated time with its SET),
-    /// the whole bundle is verified by [`crate::bundle_direct`] instead.
+    /// reported with the others. When the delegate would then have no time
+    /// of its own (no other timestamp, and no log entry or, for a keyless
+    /// bundle, no Rekor v1 integrated time with its SET), the whole bundle
+    /// is verified by [`crate::bundle_direct`] instead.
     fn verify_with_digest(
         &self,
         bundle: &Bundle,
@@ -197,7 +198,7 @@ impl Verifier {
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
         if crate::bundle_direct::delegate_lacks_time(bundle, policy) {
-            return self.verify_direct(bundle, artifact, policy);
+            return self.verify_direct(bundle, artifact, bytes_digest, policy);
         }
         let root = self.trust_root.as_sigstore();
         let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
@@ -419,12 +420,15 @@ impl Verifier {
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
         use crate::bundle_direct::{needed_algorithms, needs_blob, Given};
         Self::check_signer(bundle, policy)?;
         let given = match artifact {
-            Artifact::Bytes(bytes) => Given::bytes(bytes, &needed_algorithms(bundle, policy)?),
+            Artifact::Bytes(bytes) => {
+                Given::bytes(bytes, &needed_algorithms(bundle, policy)?, bytes_digest)
+            }
             Artifact::Digest(digest) => Given::digest(digest.into()),
             Artifact::TypedDigest(typed) => {
                 check_typed_binding(bundle, &typed)?;

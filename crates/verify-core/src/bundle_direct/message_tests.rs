@@ -51,7 +51,7 @@ fn own(verifier: &Verifier, json: &[u8], form: Form, policy: &Policy) -> Outcome
     let bundle = crate::bundle::parse(json, Limits::default().max_bundle_bytes)
         .map_err(|e| crate::VerifyError::from(e).code())?;
     verifier
-        .verify_direct(&bundle, artifact(form), policy)
+        .verify_direct(&bundle, artifact(form), None, policy)
         .map(normalise)
         .map_err(|e| e.code())
 }
@@ -419,6 +419,7 @@ fn summary(v: &crate::Verified) -> String {
 fn fractional_only_times_verify_and_refuse_as_whole_seconds_do() {
     let (sigstore, verifier) = setup();
     let (mut cases, mut accepted, mut disagreements) = (0, 0, Vec::new());
+    let mut genuine_accepted = std::collections::BTreeSet::new();
     for content in [Content::MessageSignature, Content::Dsse] {
         for signer in [Signer::Keyless, Signer::Key(KeyKind::EcdsaP256)] {
             for shape in [Shape::NoLogEntry, Shape::ProofWithoutSet, Shape::RekorV2] {
@@ -466,6 +467,9 @@ fn fractional_only_times_verify_and_refuse_as_whole_seconds_do() {
                             .map_err(|e| e.code());
                         cases += 1;
                         accepted += usize::from(o.is_ok());
+                        if what == "genuine" && o.is_ok() {
+                            genuine_accepted.insert(format!("{content:?} {signer:?} {shape:?}"));
+                        }
                         if d != o {
                             disagreements.push(format!(
                                 "{content:?} {signer:?} {shape:?} {what} [{policy_name}]: whole seconds {d:?}\n    fractional {o:?}"
@@ -487,6 +491,9 @@ fn fractional_only_times_verify_and_refuse_as_whole_seconds_do() {
         accepted >= 20 && accepted < cases - 60,
         "{accepted} of {cases}"
     );
+    // Every genuine shape verifies (by some policy: without a log entry,
+    // only by one that skips the log).
+    assert_eq!(genuine_accepted.len(), 12, "{genuine_accepted:?}");
 }
 
 /// The artifact as bytes, a digest, a typed digest or a reader, on a
@@ -567,4 +574,78 @@ fn every_artifact_form_follows_the_delegate() {
         }
     }
     assert_eq!(cases, 30);
+}
+
+/// The message-signature cases of the shared Sigstore conformance suite:
+/// the own path and the delegate agree, and with the outcome each expects.
+#[test]
+fn own_path_and_delegate_agree_on_the_conformance_message_cases() {
+    use crate::identity::{IdentityPolicy, KeyPolicy, StringMatcher};
+    let cases_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/sigstore/cases");
+    let (mut seen, mut failures) = (0, Vec::new());
+    for dir in std::fs::read_dir(&cases_dir).expect("the shared conformance cases") {
+        let dir = dir.unwrap().path();
+        let case: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("case.json")).unwrap()).unwrap();
+        if case["bundle_summary"]["content"] != "messageSignature" {
+            continue;
+        }
+        seen += 1;
+        let root_path = dir.join(case["trusted_root"].as_str().unwrap());
+        // A trusted root that does not load refuses both paths alike.
+        let Ok(verifier) = TrustRoot::from_file(&root_path, &Limits::default())
+            .map_err(crate::VerifyError::from)
+            .and_then(Verifier::new)
+        else {
+            if case["expect"] == "pass" {
+                failures.push(format!("{}: the trusted root does not load", case["name"]));
+            }
+            continue;
+        };
+        let policy = match case["key"].as_str() {
+            Some(key) => {
+                // A key that does not parse refuses both paths alike.
+                let Ok(key) = KeyPolicy::from_pem(&std::fs::read_to_string(dir.join(key)).unwrap())
+                else {
+                    if case["expect"] == "pass" {
+                        failures.push(format!("{}: the key does not parse", case["name"]));
+                    }
+                    continue;
+                };
+                Policy::Key(key)
+            }
+            None => Policy::Identity(IdentityPolicy::new(
+                StringMatcher::exact(case["identity"].as_str().unwrap()),
+                StringMatcher::exact(case["issuer"].as_str().unwrap()),
+            )),
+        };
+        let json = std::fs::read(dir.join(case["bundle"].as_str().unwrap())).unwrap();
+        let artifact = std::fs::read(dir.join(case["artifact"].as_str().unwrap())).unwrap();
+        let outcome = |direct: bool| -> Outcome {
+            let bundle = crate::bundle::parse(&json, Limits::default().max_bundle_bytes)
+                .map_err(|e| crate::VerifyError::from(e).code())?;
+            let artifact = Artifact::Bytes(&artifact);
+            if direct {
+                verifier.verify_direct(&bundle, artifact, None, &policy)
+            } else {
+                verifier.verify_parsed(&bundle, artifact, &policy)
+            }
+            .map(normalise)
+            .map_err(|e| e.code())
+        };
+        let (d, o) = (outcome(false), outcome(true));
+        if d != o || o.is_ok() != (case["expect"] == "pass") {
+            failures.push(format!(
+                "{} (expect {}): delegate {d:?}\n    own {o:?}",
+                case["name"], case["expect"]
+            ));
+        }
+    }
+    assert!(
+        seen >= 50,
+        "only {seen} message cases in {}",
+        cases_dir.display()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -131,13 +131,21 @@ impl<'a> Given<'a> {
         }
     }
 
-    /// The bytes, hashed with each of `algorithms` (the first is reported).
-    pub(crate) fn bytes(blob: &'a [u8], algorithms: &[DigestAlgorithm]) -> Self {
+    /// The bytes, hashed with each of `algorithms` (the first is reported),
+    /// except by SHA-256 when the caller already knows `sha256`.
+    pub(crate) fn bytes(
+        blob: &'a [u8],
+        algorithms: &[DigestAlgorithm],
+        sha256: Option<crate::ArtifactDigest>,
+    ) -> Self {
         Self {
             blob: Some(blob),
             digests: algorithms
                 .iter()
-                .map(|&a| TypedDigest::of(a, blob))
+                .map(|&a| match (a, sha256) {
+                    (DigestAlgorithm::Sha256, Some(known)) => known.into(),
+                    _ => TypedDigest::of(a, blob),
+                })
                 .collect(),
         }
     }
