@@ -288,6 +288,33 @@ fn a_fractional_timestamp_as_the_only_time_verifies() {
             assert!(v.sct_verified);
             assert_eq!(v.integrated_time, None);
 
+            // The verifier's checks before any cryptography still wrap it:
+            // the identity, and the bundle kind.
+            let mut other = IdentityPolicy::new(
+                StringMatcher::exact("someone@else.example"),
+                StringMatcher::exact(signed.issuer.as_ref().unwrap().as_str()),
+            );
+            other.insecure_ignore_tlog = !tlog_entry;
+            let err = verifier()
+                .verify_bundle(
+                    json.as_bytes(),
+                    Artifact::Bytes(ARTIFACT),
+                    &Policy::Identity(other),
+                )
+                .expect_err("another identity");
+            assert_eq!(err.code(), "identity-mismatch", "{err}");
+            let err = verifier()
+                .verify_bundle(
+                    json.as_bytes(),
+                    Artifact::Bytes(ARTIFACT),
+                    &common::key_policy(&sign(SignOptions {
+                        signer: verify_testkit::Signer::Key(verify_testkit::KeyKind::EcdsaP256),
+                        ..SignOptions::default()
+                    })),
+                )
+                .expect_err("a key policy for a keyless bundle");
+            assert_eq!(err.code(), "bundle-kind-mismatch", "{err}");
+
             // Every check still runs: another artifact, and a TSA time after
             // the certificate's notAfter, are refused.
             let err = verifier()
