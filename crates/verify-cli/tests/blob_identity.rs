@@ -1,7 +1,8 @@
 //! `verify blob` as a user runs it, continued from `blob.rs`: the artifact
 //! given by its `sha256:`, `sha384:` or `sha512:` digest, cosign's regexp
-//! and GitHub workflow flags, username (`otherName`) identities, and the
-//! committed example in `testdata/example/`.
+//! and GitHub workflow flags, username (`otherName`) identities, the
+//! committed example in `testdata/example/`, and a bundle whose only time
+//! is a fractional RFC 3161 timestamp.
 
 mod blob_support;
 
@@ -324,4 +325,45 @@ fn username_other_name_identities_are_matched_and_reported() {
         "identity-mismatch",
     );
     assert!(message.contains("user!oidc.example"), "{message}");
+}
+
+/// A bundle whose only verified time is an RFC 3161 timestamp with
+/// fractional seconds (a log entry with an inclusion proof and no SET, as
+/// Rekor v2 gives), for a message signature and a DSSE attestation.
+#[test]
+fn a_fractional_timestamp_as_the_only_time_verifies() {
+    for content in [
+        verify_testkit::Content::MessageSignature,
+        verify_testkit::Content::Dsse,
+    ] {
+        let f = Fixture::new(&format!("fractional-only-{content:?}"));
+        f.bundle(
+            "bundle.json",
+            SignOptions {
+                content,
+                rfc3161_timestamp: true,
+                timestamp_millis: 250,
+                inclusion_promise: false,
+                ..SignOptions::default()
+            },
+        );
+        let identity = identity();
+        let output = run_owned(&keyless_args(&f, "bundle.json", &identity));
+        assert_eq!(status(&output), 0, "{content:?}: {}", stderr(&output));
+        let value = json(&output);
+        assert_eq!(value["verified"], Value::Bool(true));
+        let timestamps = value["signed_timestamps"].as_array().expect("an array");
+        assert_eq!(timestamps.len(), 1, "{value}");
+        assert!(timestamps[0].as_str().unwrap().ends_with(".25Z"), "{value}");
+        assert_eq!(value["tlog_verified"], Value::Bool(true));
+        assert!(
+            value.get("integrated_time").is_none_or(Value::is_null),
+            "{value}"
+        );
+
+        // Another artifact is refused (exit 1).
+        std::fs::write(f.path("artifact"), b"other bytes").unwrap();
+        let output = run_owned(&keyless_args(&f, "bundle.json", &identity));
+        assert_eq!(status(&output), 1, "{content:?}: {}", stderr(&output));
+    }
 }

@@ -83,7 +83,17 @@ impl DigestAlgorithm {
         }
     }
 
-    fn sigstore(self) -> HashAlgorithm {
+    /// The algorithm sigstore-types names `algorithm`, if it is one of ours.
+    pub(crate) fn from_sigstore(algorithm: HashAlgorithm) -> Option<Self> {
+        match algorithm {
+            HashAlgorithm::Sha2256 => Some(Self::Sha256),
+            HashAlgorithm::Sha2384 => Some(Self::Sha384),
+            HashAlgorithm::Sha2512 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn sigstore(self) -> HashAlgorithm {
         match self {
             Self::Sha256 => HashAlgorithm::Sha2256,
             Self::Sha384 => HashAlgorithm::Sha2384,
@@ -118,6 +128,24 @@ impl TypedDigest {
         let mut bytes = vec![0u8; algorithm.size()];
         hex::decode_to_slice(hex_part, &mut bytes).map_err(|_| bad())?;
         Ok(Self { algorithm, bytes })
+    }
+
+    /// The `algorithm` digest of `bytes`.
+    pub(crate) fn of(algorithm: DigestAlgorithm, bytes: &[u8]) -> Self {
+        let bytes = match algorithm {
+            DigestAlgorithm::Sha256 => crate::digest::sha256(bytes).to_vec(),
+            DigestAlgorithm::Sha384 => crate::digest::sha384(bytes).to_vec(),
+            DigestAlgorithm::Sha512 => crate::digest::sha512(bytes).to_vec(),
+        };
+        Self { algorithm, bytes }
+    }
+
+    /// A digest sigstore-crypto computed (its length matches its algorithm).
+    pub(crate) fn from_sigstore(digest: &sigstore_types::ArtifactDigest) -> Option<Self> {
+        Some(Self {
+            algorithm: DigestAlgorithm::from_sigstore(digest.algorithm())?,
+            bytes: digest.as_bytes().to_vec(),
+        })
     }
 
     /// The SHA-384 digest of `bytes`.
@@ -297,7 +325,7 @@ pub(crate) enum Binding {
     Delegate(sigstore_types::ArtifactDigest),
     /// The subject naming the artifact carries neither a SHA-256 nor a
     /// SHA-512 digest, which sigstore-verify 0.15.1 needs: verified by
-    /// [`crate::dsse_bundle`].
+    /// [`crate::bundle_direct`].
     Own,
 }
 

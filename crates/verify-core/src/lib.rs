@@ -46,7 +46,7 @@
 //! | OCI manifests and blobs: size bounds, digest checks, the [`oci::ImageSource`] trait | [`oci`], [`oci_layout`] |
 //! | container image signatures and attestations (cosign's formats, OCI referrers) | [`cosign`] |
 //! | BuildKit's in-index attestations, by hash chain from the signed index | [`buildkit`] |
-//! | DSSE bundles whose statement names the artifact by SHA-384 alone (which sigstore-verify cannot bind): all of its checks, in its order | `dsse_bundle` (private) |
+//! | bundles sigstore-verify cannot take (a DSSE statement naming the artifact by SHA-384 alone; DSSE and message signatures whose only verified times are fractional RFC 3161 timestamps): all of its checks, in its order | `bundle_direct` (private) |
 //! | Fulcio chain and SCT for evidence bundles cannot carry (Rekor `intoto` / `rekord` v0.0.1, fractional RFC 3161 times) | `fulcio` (private) |
 //! | RFC 3161 tokens, including `genTime` with fractional seconds | `tsa` (private) |
 //! | looking signatures without log evidence up in Rekor | [`tlog_lookup`] |
@@ -65,10 +65,10 @@
 pub mod artifact;
 pub mod buildkit;
 pub mod bundle;
+mod bundle_direct;
 pub mod cache;
 pub mod cosign;
 pub mod digest;
-mod dsse_bundle;
 pub mod error;
 pub mod fips;
 pub(crate) mod fulcio;

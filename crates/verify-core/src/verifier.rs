@@ -13,8 +13,10 @@
 //!    checkpoint (Rekor v1 and v2), RFC 3161 timestamps, the certificate's
 //!    validity at every verified time, the signature, and the log entry's
 //!    consistency with the bundle. A DSSE statement naming the artifact by
-//!    SHA-384 alone, which the delegate cannot bind, is verified instead by
-//!    `crate::dsse_bundle` with the same checks in the same order.
+//!    SHA-384 alone, which the delegate cannot bind, and a bundle whose only
+//!    verified times are RFC 3161 timestamps with fractional seconds, which
+//!    the delegate cannot read, are verified instead by
+//!    `crate::bundle_direct` with the same checks in the same order.
 //!
 //! Errors from step 5 are mapped into [`crate::error`]'s types.
 
@@ -152,8 +154,10 @@ impl Verifier {
     /// delegate cannot read, are verified by [`crate::tsa`] and taken out of
     /// the bundle the delegate sees; the certificate is then checked at
     /// their times as the delegate checks it at its own, and the times are
-    /// reported with the others. The delegate still needs a time of its own
-    /// (another timestamp, or a Rekor v1 integrated time with its SET).
+    /// reported with the others. When the delegate would then have no time
+    /// of its own (no other timestamp, and no log entry or, for a keyless
+    /// bundle, no Rekor v1 integrated time with its SET), the whole bundle
+    /// is verified by [`crate::bundle_direct`] instead.
     fn verify_with_digest(
         &self,
         bundle: &Bundle,
@@ -193,32 +197,14 @@ impl Verifier {
         bytes_digest: Option<ArtifactDigest>,
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
+        if crate::bundle_direct::delegate_lacks_time(bundle, policy) {
+            return self.verify_direct(bundle, artifact, bytes_digest, policy);
+        }
         let root = self.trust_root.as_sigstore();
         let Some((stripped, times)) = crate::tsa::split_fractional(root, bundle)? else {
             return self.verify_delegated(bundle, artifact, bytes_digest, policy);
         };
-        let only_fractional = || {
-            VerifyError::Unsupported {
-            detail: "the bundle's only verified times are RFC 3161 timestamps with fractional seconds, which sigstore-verify 0.15.1 cannot read; it needs another timestamp or a Rekor entry with a SET".into(),
-        }
-        };
-        let material = &stripped.verification_material;
-        if material.tlog_entries.is_empty()
-            && material
-                .timestamp_verification_data
-                .rfc3161_timestamps
-                .is_empty()
-        {
-            return Err(only_fractional());
-        }
-        let mut verified = self
-            .verify_delegated(&stripped, artifact, bytes_digest, policy)
-            .map_err(|e| match e {
-                VerifyError::Timestamp(crate::error::TimestampError::NoVerifiedTime { .. }) => {
-                    only_fractional()
-                }
-                other => other,
-            })?;
+        let mut verified = self.verify_delegated(&stripped, artifact, bytes_digest, policy)?;
         crate::tsa::check_certificate_at(root, bundle, &times)?;
         verified
             .signed_timestamps
@@ -243,6 +229,16 @@ impl Verifier {
         policy: &Policy,
     ) -> Result<Verified, VerifyError> {
         let result = self.delegate(bundle, artifact, bytes_digest, policy);
+        self.check_ca_chains_after(bundle, policy, result)
+    }
+
+    /// The CA chain check of [`Self::verify_delegated`] after `result`.
+    fn check_ca_chains_after(
+        &self,
+        bundle: &Bundle,
+        policy: &Policy,
+        result: Result<Verified, VerifyError>,
+    ) -> Result<Verified, VerifyError> {
         let explains = matches!(
             &result,
             Ok(_)
@@ -260,7 +256,7 @@ impl Verifier {
 
     /// Steps 2 and 3: the bundle kind against the policy and, for keyless
     /// bundles, the identity policy, before any cryptography; the policy
-    /// for `sigstore-verify`. [`crate::dsse_bundle`] runs after the same
+    /// for `sigstore-verify`. [`crate::bundle_direct`] runs after the same
     /// steps.
     pub(crate) fn check_signer(
         bundle: &Bundle,
@@ -412,7 +408,7 @@ impl Verifier {
     }
 
     /// Verify a DSSE bundle the delegate cannot bind (its subject is named
-    /// by SHA-384 alone) with [`crate::dsse_bundle`], after the same steps
+    /// by SHA-384 alone) with [`crate::bundle_direct`], after the same steps
     /// 2 and 3.
     fn verify_own(
         &self,
@@ -420,7 +416,45 @@ impl Verifier {
         policy: &Policy,
         subject: &TypedDigest,
     ) -> Result<Verified, VerifyError> {
-        crate::dsse_bundle::verify(self.trust_root.as_sigstore(), bundle, policy, subject)
+        let given = crate::bundle_direct::Given::digest(subject.clone());
+        crate::bundle_direct::verify(self.trust_root.as_sigstore(), bundle, policy, &given)
+    }
+
+    /// Verify with [`crate::bundle_direct`] a bundle whose only verified
+    /// times are RFC 3161 timestamps with fractional seconds (see
+    /// `bundle_direct::delegate_lacks_time`), after the same steps 2 to 4
+    /// as for the delegate and with the same CA chain check after.
+    pub(crate) fn verify_direct(
+        &self,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+        bytes_digest: Option<ArtifactDigest>,
+        policy: &Policy,
+    ) -> Result<Verified, VerifyError> {
+        use crate::bundle_direct::{needed_algorithms, needs_blob, Given};
+        Self::check_signer(bundle, policy)?;
+        let given = match artifact {
+            Artifact::Bytes(bytes) => {
+                Given::bytes(bytes, &needed_algorithms(bundle, policy)?, bytes_digest)
+            }
+            Artifact::Digest(digest) => Given::digest(digest.into()),
+            Artifact::TypedDigest(typed) => {
+                check_typed_binding(bundle, &typed)?;
+                Given::digest(typed)
+            }
+            Artifact::Reader(reader) => {
+                // A scheme that cannot verify a prehash refuses before
+                // anything is read, as the delegate does.
+                needs_blob(bundle, policy)?;
+                Given::read(reader, &needed_algorithms(bundle, policy)?)?
+            }
+        };
+        if let Some(sha256) = given.sha256() {
+            check_binding(bundle, &sha256)?;
+        }
+        let result =
+            crate::bundle_direct::verify(self.trust_root.as_sigstore(), bundle, policy, &given);
+        self.check_ca_chains_after(bundle, policy, result)
     }
 
     /// The verdict for a bundle the delegate verified.

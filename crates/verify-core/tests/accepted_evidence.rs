@@ -254,28 +254,100 @@ fn rfc3161_timestamps_with_fractional_seconds_verify() {
     assert_eq!(err.code(), "certificate-expired", "{err}");
 }
 
-#[test]
-fn a_fractional_timestamp_as_the_only_time_is_refused_clearly() {
-    let signed = sign(SignOptions {
-        rfc3161_timestamp: true,
-        timestamp_millis: 250,
-        tlog_entry: false,
-        inclusion_promise: false,
-        inclusion_proof: false,
-        ..SignOptions::default()
-    });
+fn tsa_only_policy(signed: &verify_testkit::SignedBundle, ignore_tlog: bool) -> Policy {
     let mut identity = IdentityPolicy::new(
         StringMatcher::exact(signed.identity.as_ref().unwrap().as_str()),
         StringMatcher::exact(signed.issuer.as_ref().unwrap().as_str()),
     );
-    identity.insecure_ignore_tlog = true;
-    let err = verifier()
-        .verify_bundle(
-            signed.to_json().as_bytes(),
-            Artifact::Bytes(ARTIFACT),
-            &Policy::Identity(identity),
-        )
-        .expect_err("the delegate has no time of its own");
-    assert_eq!(err.code(), "bundle-unsupported");
-    assert!(err.to_string().contains("fractional"), "{err}");
+    identity.insecure_ignore_tlog = ignore_tlog;
+    Policy::Identity(identity)
+}
+
+/// GitHub's attestations for private repositories (no log entry) and
+/// Rekor v2 bundles (no SET): a fractional RFC 3161 time is the only one.
+#[test]
+fn a_fractional_timestamp_as_the_only_time_verifies() {
+    for content in [Content::MessageSignature, Content::Dsse] {
+        for (shape, tlog_entry) in [("no log entry", false), ("proof, no SET", true)] {
+            let signed = sign(SignOptions {
+                content,
+                rfc3161_timestamp: true,
+                timestamp_millis: 250,
+                tlog_entry,
+                inclusion_promise: false,
+                ..SignOptions::default()
+            });
+            let policy = tsa_only_policy(&signed, !tlog_entry);
+            let json = signed.to_json();
+            let v = verifier()
+                .verify_bundle(json.as_bytes(), Artifact::Bytes(ARTIFACT), &policy)
+                .unwrap_or_else(|e| panic!("{content:?} {shape}: {e}"));
+            assert_eq!(v.signed_timestamps.len(), 1, "{content:?} {shape}");
+            assert!(v.signed_timestamps[0].ends_with(".25Z"), "{v:?}");
+            assert_eq!(v.tlog_verified, tlog_entry, "{content:?} {shape}");
+            assert!(v.sct_verified);
+            assert_eq!(v.integrated_time, None);
+
+            // The verifier's checks before any cryptography still wrap it:
+            // the identity, and the bundle kind.
+            let mut other = IdentityPolicy::new(
+                StringMatcher::exact("someone@else.example"),
+                StringMatcher::exact(signed.issuer.as_ref().unwrap().as_str()),
+            );
+            other.insecure_ignore_tlog = !tlog_entry;
+            let err = verifier()
+                .verify_bundle(
+                    json.as_bytes(),
+                    Artifact::Bytes(ARTIFACT),
+                    &Policy::Identity(other),
+                )
+                .expect_err("another identity");
+            assert_eq!(err.code(), "identity-mismatch", "{err}");
+            let err = verifier()
+                .verify_bundle(
+                    json.as_bytes(),
+                    Artifact::Bytes(ARTIFACT),
+                    &common::key_policy(&sign(SignOptions {
+                        signer: verify_testkit::Signer::Key(verify_testkit::KeyKind::EcdsaP256),
+                        ..SignOptions::default()
+                    })),
+                )
+                .expect_err("a key policy for a keyless bundle");
+            assert_eq!(err.code(), "bundle-kind-mismatch", "{err}");
+
+            // Every check still runs: another artifact, and a TSA time after
+            // the certificate's notAfter, are refused.
+            let err = verifier()
+                .verify_bundle(json.as_bytes(), Artifact::Bytes(b"other bytes"), &policy)
+                .expect_err("another artifact");
+            assert!(err.code().starts_with("artifact-"), "{err}");
+            let signing_time = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+            let signing_time = jiff::Timestamp::from_second(signing_time.as_second()).unwrap();
+            let expired = sign(SignOptions {
+                content,
+                rfc3161_timestamp: true,
+                timestamp_millis: 250,
+                tlog_entry,
+                inclusion_promise: false,
+                signing_time: Some(signing_time),
+                cert_validity: Some((
+                    signing_time - jiff::SignedDuration::from_mins(5),
+                    signing_time + jiff::SignedDuration::from_secs(1),
+                )),
+                ..SignOptions::default()
+            });
+            let err = verifier()
+                .verify_bundle(
+                    expired.to_json().as_bytes(),
+                    Artifact::Bytes(ARTIFACT),
+                    &tsa_only_policy(&expired, !tlog_entry),
+                )
+                .expect_err("the certificate expired before the TSA's time");
+            assert_eq!(
+                err.code(),
+                "certificate-expired",
+                "{content:?} {shape}: {err}"
+            );
+        }
+    }
 }

@@ -183,7 +183,7 @@ pub fn verify_set(verifier: &Verifier, rekor: &RekorBundle) -> Result<Timestamp,
 /// Check that `set` is `key`'s signature over the canonical JSON of an
 /// entry's `body` (base64), `integrated_time`, `log_id` (hex) and
 /// `log_index`: what a SET signs. Shared by the legacy layers' SET above
-/// and the bundle entries of [`crate::dsse_bundle`], whose callers choose
+/// and the bundle entries of [`crate::bundle_direct`], whose callers choose
 /// the key (and report a missing one) as their format requires.
 pub(crate) fn verify_set_signature(
     key: &sigstore_crypto::VerificationKey,

@@ -20,12 +20,17 @@ use verify_testkit::{BundleVersion, Content, KeyKind, SctMode, SignOptions, Sign
 use crate::identity::{IdentityPolicy, KeyPolicy, StringMatcher};
 use crate::{Artifact, ArtifactDigest, Limits, Policy, TrustRoot, TypedDigest, Verified, Verifier};
 
-const ARTIFACT: &[u8] = b"one bundle, two verifiers";
+pub(super) const ARTIFACT: &[u8] = b"one bundle, two verifiers";
 
-type Outcome = Result<Verified, &'static str>;
+pub(super) type Outcome = Result<Verified, &'static str>;
 
 /// The delegate's outcome: the verifier's whole route for bytes.
-fn delegate(verifier: &Verifier, json: &[u8], artifact: &[u8], policy: &Policy) -> Outcome {
+pub(super) fn delegate(
+    verifier: &Verifier,
+    json: &[u8],
+    artifact: &[u8],
+    policy: &Policy,
+) -> Outcome {
     let bundle = crate::bundle::parse(json, Limits::default().max_bundle_bytes)
         .map_err(|e| crate::VerifyError::from(e).code())?;
     verifier
@@ -44,7 +49,7 @@ fn own(verifier: &Verifier, json: &[u8], artifact: &[u8], policy: &Policy) -> Ou
                 verifier.trust_root().as_sigstore(),
                 &bundle,
                 policy,
-                &TypedDigest::from(ArtifactDigest::of(artifact)),
+                &super::Given::digest(TypedDigest::from(ArtifactDigest::of(artifact))),
             )
         })
         .map(normalise)
@@ -53,12 +58,12 @@ fn own(verifier: &Verifier, json: &[u8], artifact: &[u8], policy: &Policy) -> Ou
 
 /// The verified times are a set (the delegate lists fractional RFC 3161
 /// times after its own).
-fn normalise(mut v: Verified) -> Verified {
+pub(super) fn normalise(mut v: Verified) -> Verified {
     v.signed_timestamps.sort();
     v
 }
 
-fn policies(signed: &verify_testkit::SignedBundle) -> Vec<(&'static str, Policy)> {
+pub(super) fn policies(signed: &verify_testkit::SignedBundle) -> Vec<(&'static str, Policy)> {
     match (&signed.identity, &signed.issuer) {
         (Some(identity), Some(issuer)) => {
             let base = || {
@@ -102,7 +107,7 @@ fn policies(signed: &verify_testkit::SignedBundle) -> Vec<(&'static str, Policy)
 }
 
 /// The knobs of the test Sigstore, one broken thing each.
-fn option_mutations() -> Vec<(&'static str, SignOptions)> {
+pub(super) fn option_mutations() -> Vec<(&'static str, SignOptions)> {
     let d = SignOptions::default;
     vec![
         ("genuine", d()),
@@ -235,7 +240,7 @@ fn option_mutations() -> Vec<(&'static str, SignOptions)> {
     ]
 }
 
-fn b64(value: &Value) -> Vec<u8> {
+pub(super) fn b64(value: &Value) -> Vec<u8> {
     STANDARD
         .decode(value.as_str().expect("base64 string"))
         .unwrap()
@@ -323,7 +328,7 @@ fn json_mutations() -> Vec<JsonMutation> {
 
 thread_local! {
     /// A verifier (PEM, as Rekor stores it) that signed nothing here.
-    static OTHER_VERIFIER: Vec<u8> = verify_testkit::TestKey::generate(KeyKind::EcdsaP256)
+    pub(super) static OTHER_VERIFIER: Vec<u8> = verify_testkit::TestKey::generate(KeyKind::EcdsaP256)
         .unwrap()
         .public_key_pem()
         .into_bytes();
@@ -426,7 +431,7 @@ enum Relog {
     HashedRekordV002,
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+pub(super) fn pem(label: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let lines: Vec<&str> = b64
         .as_bytes()
