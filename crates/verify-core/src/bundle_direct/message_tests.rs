@@ -22,7 +22,9 @@ use base64::Engine as _;
 use serde_json::Value;
 use verify_testkit::{BundleVersion, Content, KeyKind, SignOptions, Signer, TestSigstore};
 
-use super::tests::{b64, normalise, option_mutations, policies, Outcome, ARTIFACT, OTHER_VERIFIER};
+use super::tests::{
+    b64, edit_body, normalise, option_mutations, policies, Outcome, ARTIFACT, OTHER_VERIFIER,
+};
 use crate::{Artifact, ArtifactDigest, Limits, Policy, TrustRoot, Verifier};
 
 #[derive(Clone, Copy, Debug)]
@@ -81,14 +83,6 @@ fn message_mutations() -> Vec<(&'static str, SignOptions)> {
         },
     ));
     all
-}
-
-/// Edit the first tlog entry's body (JSON) and put it back.
-fn edit_body(bundle: &mut Value, edit: impl FnOnce(&mut Value)) {
-    let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
-    let mut body: Value = serde_json::from_slice(&b64(&entry["canonicalizedBody"])).unwrap();
-    edit(&mut body);
-    entry["canonicalizedBody"] = STANDARD.encode(serde_json::to_vec(&body).unwrap()).into();
 }
 
 type JsonMutation = (&'static str, fn(&mut Value));

@@ -247,7 +247,7 @@ pub(super) fn b64(value: &Value) -> Vec<u8> {
 }
 
 /// Edit the first tlog entry's body (JSON) and put it back.
-fn edit_body(bundle: &mut Value, edit: impl FnOnce(&mut Value)) {
+pub(super) fn edit_body(bundle: &mut Value, edit: impl FnOnce(&mut Value)) {
     let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
     let mut body: Value = serde_json::from_slice(&b64(&entry["canonicalizedBody"])).unwrap();
     edit(&mut body);
